@@ -29,7 +29,8 @@ export type LogErrorCode =
   | 'INVALID_CONFIG'
   | 'KAFKA_STORAGE_ERROR'
   | 'INVALID_RECORD'
-  | 'LOG_CLOSED';
+  | 'LOG_CLOSED'
+  | 'APPEND_QUEUE_FULL';
 
 /**
  * Base class of every error the log throws on purpose.
@@ -124,6 +125,22 @@ export class InvalidConfigError extends LogError {
 export class LogClosedError extends LogError {
   constructor(message = 'the log is closed') {
     super('LOG_CLOSED', null, message);
+  }
+}
+
+/**
+ * Too many appends are already waiting for their turn (`appendQueueMax`). The
+ * append is refused at once, before it takes an offset, so the caller can back off
+ * and retry; nothing about the log has changed. Without this bound a burst of
+ * producers faster than the disk would grow the queue, and memory, without limit.
+ */
+export class AppendQueueFullError extends LogError {
+  /** The bound that was reached. */
+  readonly appendQueueMax: number;
+
+  constructor(appendQueueMax: number) {
+    super('APPEND_QUEUE_FULL', null, `${appendQueueMax} appends are already queued (appendQueueMax); try again later`);
+    this.appendQueueMax = appendQueueMax;
   }
 }
 

@@ -7,6 +7,7 @@
  * const log = await Log.open(new FsStorage(), '/tmp/log');
  */
 export {
+  AppendQueueFullError,
   CorruptBatchError,
   InvalidConfigError,
   InvalidRecordError,

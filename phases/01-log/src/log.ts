@@ -27,7 +27,7 @@
  * - Reads see only acknowledged batches, never a batch mid-append.
  */
 import { strict as assert } from 'node:assert';
-import { CorruptBatchError, InvalidConfigError, LogClosedError, LogError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from './errors.ts';
+import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, LogClosedError, LogError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from './errors.ts';
 import type { IndexEntry } from './offset-index.ts';
 import {
   BATCH_HEADER_BYTES,
@@ -55,6 +55,8 @@ export interface LogConfig {
   retentionBytesMax: number;
   /** Largest batch accepted, in bytes (Kafka `max.message.bytes`). */
   batchBytesMax: number;
+  /** Appends allowed to wait for their turn at once; one more is refused with AppendQueueFullError. */
+  appendQueueMax: number;
 }
 
 /** Defaults: Kafka's, except a smaller batch limit. */
@@ -63,6 +65,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   indexIntervalBytes: 4096,
   retentionBytesMax: -1,
   batchBytesMax: 1024 * 1024,
+  appendQueueMax: 10_000,
 });
 
 const INT32_MAX = 0x7fffffff;
@@ -77,6 +80,7 @@ export function resolveLogConfig(config: Partial<LogConfig> = {}): LogConfig {
   check('segmentBytesMax', BATCH_HEADER_BYTES, INT32_MAX);
   check('indexIntervalBytes', 0, INT32_MAX);
   check('batchBytesMax', BATCH_HEADER_BYTES, INT32_MAX);
+  check('appendQueueMax', 1, INT32_MAX);
   if (c.retentionBytesMax !== -1) check('retentionBytesMax', 0, Number.MAX_SAFE_INTEGER);
   return c;
 }
@@ -132,6 +136,8 @@ export class Log {
   #logEndOffset: number;
   /** Tail of the queue that serialises appends, retention and close. */
   #queue: Promise<void> = Promise.resolve();
+  /** Appends accepted but not yet settled (queued or being written); bounded by `appendQueueMax`. */
+  #appendsPending = 0;
   /** Set by the first failed append (with what failed): the log refuses appends from then on. */
   #failure: { cause: unknown } | null = null;
   #closed = false;
@@ -192,7 +198,7 @@ export class Log {
     this.#checkOpen();
     const batch = encodeBatch(records);
     if (batch.length > this.config.batchBytesMax) throw new RecordTooLargeError(batch.length, this.config.batchBytesMax);
-    return await this.#enqueue(() => this.#appendNow(batch, records.length - 1));
+    return await this.#enqueueAppend(() => this.#appendNow(batch, records.length - 1));
   }
 
   /**
@@ -206,7 +212,18 @@ export class Log {
     this.#checkOpen();
     if (batch.length > this.config.batchBytesMax) throw new RecordTooLargeError(batch.length, this.config.batchBytesMax);
     const header = validateBatch(batch);
-    return await this.#enqueue(() => this.#appendNow(batch, header.lastOffsetDelta));
+    return await this.#enqueueAppend(() => this.#appendNow(batch, header.lastOffsetDelta));
+  }
+
+  /** Queue an append unless `appendQueueMax` appends are already pending. */
+  async #enqueueAppend(op: () => Promise<AppendResult>): Promise<AppendResult> {
+    if (this.#appendsPending >= this.config.appendQueueMax) throw new AppendQueueFullError(this.config.appendQueueMax);
+    this.#appendsPending++;
+    try {
+      return await this.#enqueue(op);
+    } finally {
+      this.#appendsPending--;
+    }
   }
 
   /** Run `op` after every earlier queued operation has settled (appends, retention, close). */

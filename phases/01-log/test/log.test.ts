@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { propertySeed, tempDir, type TempDir } from '../../../shared/src/testing.ts';
-import { CorruptBatchError, InvalidConfigError, InvalidRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from '../src/errors.ts';
+import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, InvalidRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from '../src/errors.ts';
 import { Log, type LogConfig } from '../src/log.ts';
 import { MemoryStorage } from '../src/memory-storage.ts';
 import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, verifyBatchCrc } from '../src/record-batch.ts';
@@ -454,6 +454,34 @@ describe('Log segments, index and reads', () => {
   it('rejects a config out of range with InvalidConfigError', async () => {
     const bad: Partial<LogConfig>[] = [{ segmentBytesMax: 0 }, { indexIntervalBytes: -1 }, { retentionBytesMax: -2 }, { batchBytesMax: 2 ** 31 }];
     for (const config of bad) await expect(Log.open(new MemoryStorage(), '/log', config)).rejects.toThrow(InvalidConfigError);
+  });
+});
+
+describe('Log append queue bound', () => {
+  it('accepts appendQueueMax pending appends, refuses one more at once, and recovers when the queue drains', async () => {
+    const storage = new HookedStorage(new MemoryStorage());
+    const log = await Log.open(storage, '/log', { appendQueueMax: 3 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const firstSyncHeld = new Promise<void>((resolve) => (held = resolve));
+    storage.hooks = { beforeSync: () => (held(), gate) };
+    // At the bound: three appends are accepted (the first is mid-fsync, two wait).
+    const accepted = [0, 1, 2].map((i) => log.append([{ value: Buffer.from(`v${i}`) }]));
+    await firstSyncHeld;
+    // Past the bound: refused before it takes an offset.
+    await expect(log.append([{ value: Buffer.from('one too many') }])).rejects.toBeInstanceOf(AppendQueueFullError);
+    storage.hooks = {};
+    release();
+    expect((await Promise.all(accepted)).map((r) => r.baseOffset)).toEqual([0, 1, 2]);
+    // The refused append left no trace, and the drained queue accepts again.
+    expect((await log.append([{ value: Buffer.from('after') }])).baseOffset).toBe(3);
+    expect((await log.readRecords(0, 1 << 20)).map((r) => r.value?.toString())).toEqual(['v0', 'v1', 'v2', 'after']);
+    await log.close();
+  });
+
+  it('rejects an appendQueueMax below 1', async () => {
+    await expect(Log.open(new MemoryStorage(), '/log', { appendQueueMax: 0 })).rejects.toBeInstanceOf(InvalidConfigError);
   });
 });
 
