@@ -1,0 +1,173 @@
+/**
+ * Whole builds (typedoc included) of the small fixture course: what a good build
+ * writes, that two builds are byte-identical, and that each defect the build must
+ * refuse — a missing writeup, a broken link or anchor, a typedoc warning, a benchmark
+ * result without its command — fails it with a message naming the culprit.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, type TempDir } from '../../shared/src/testing.ts';
+import type { BuildResult } from '../src/build.ts';
+import { buildSite } from '../src/build.ts';
+import { checkLinks } from '../src/links.ts';
+import { SiteBuildError } from '../src/problems.ts';
+import { makeFixture } from './fixture.ts';
+
+/** sha256 of every file under `dir`, by relative path. */
+function fingerprint(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const child = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(child);
+      else out.set(child, createHash('sha256').update(readFileSync(join(dir, child))).digest('hex'));
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Build a fixture changed by `edit` and return the build error's problems. */
+async function problemsOf(edit: (files: Record<string, string>) => void): Promise<readonly string[]> {
+  const fx = makeFixture(edit);
+  const out = tempDir('site-out-');
+  try {
+    await buildSite({ root: fx.path, out: out.path });
+  } catch (err) {
+    if (err instanceof SiteBuildError) return err.problems;
+    throw err;
+  } finally {
+    fx.remove();
+    out.remove();
+  }
+  throw new Error('build succeeded but was expected to fail');
+}
+
+describe('a good build of the fixture course', () => {
+  let fx: TempDir;
+  let out: TempDir;
+  let again: TempDir;
+  let result: BuildResult;
+  const read = (path: string): string => readFileSync(join(out.path, path), 'utf8');
+
+  beforeAll(async () => {
+    fx = makeFixture();
+    out = tempDir('site-out-');
+    again = tempDir('site-out-');
+    result = await buildSite({ root: fx.path, out: out.path });
+    await buildSite({ root: fx.path, out: again.path });
+  });
+  afterAll(() => {
+    fx.remove();
+    out.remove();
+    again.remove();
+  });
+
+  it('reports the phases with their headings and pages', () => {
+    expect(result.phases.map((p) => [p.number, p.writeupHeading, p.diffHeading, p.apiHeading])).toEqual([
+      [1, 'Phase 1: the log', null, 'Phase 1 API: The log'],
+      [2, 'Phase 2: the wire', 'Phase 2: what changed since phase 1', 'Phase 2 API: The wire'],
+    ]);
+    expect(result.pageCount).toBeGreaterThan(20);
+  });
+
+  it('renders home from the introduction, with the start commands and the map of all eight phases', () => {
+    const home = read('index.html');
+    expect(home).toContain('<h1 id="the-fixture-course">The fixture course</h1>');
+    expect(home).toContain('npm ci &amp;&amp; npm run phase 1\nnpm test');
+    expect(home).toContain('An append-only list.');
+    expect(home).toContain('href="phases/02-beta/diff.html"');
+    expect(home.match(/not written yet<\/span>/g)).toHaveLength(6);
+    expect(home).toContain('href="course/glossary.html#offset"');
+  });
+
+  it('renders writeups with prev/next links, tabs and highlighted code', () => {
+    const w1 = read('phases/01-alpha/index.html');
+    expect(w1).toContain('href="src/log.ts.html#L4"');
+    expect(w1).toContain('<span class="hljs-keyword">const</span>');
+    expect(w1).toContain('rel="next" href="../02-beta/index.html"');
+    expect(w1).toContain('href="api/index.html"');
+    expect(w1).not.toContain('href="diff.html"');
+    const w2 = read('phases/02-beta/index.html');
+    expect(w2).toContain('rel="prev" href="../01-alpha/index.html"');
+    expect(w2).toContain('href="diff.html"');
+    expect(w2).toContain('<img src="frame.svg" alt="frame">');
+    expect(w2).toContain('href="src/index.html"');
+    expect(read('phases/02-beta/src/index.html')).toContain('<a href="wire.ts.html">wire.ts</a>');
+  });
+
+  it('shows the diff side by side after the phase.json lists', () => {
+    const diff = read('phases/02-beta/diff.html');
+    expect(diff.indexOf('What phase.json says')).toBeLessThan(diff.indexOf('d2h-file-side-diff'));
+    expect(diff).toContain('<a href="#file-src-wire-ts"><code>src/wire.ts</code></a>');
+    expect(diff).toContain('<span class="status added">added</span>');
+    expect(diff).toContain('d2h-file-side-diff');
+    expect(diff).toContain('href="../../assets/diff2html.min.css"');
+  });
+
+  it('writes typedoc API pages whose source links land on our source pages', () => {
+    const api = read('phases/01-alpha/api/classes/Log.html');
+    expect(api).toContain('<h1>Class Log</h1>');
+    expect(api).toMatch(/href="\.\.\/\.\.\/\.\.\/\.\.\/phases\/01-alpha\/src\/log\.ts\.html#L\d+"/);
+    expect(api).toContain('href="../../../../phases/01-alpha/index.html"');
+    expect(read('phases/02-beta/api/index.html')).toContain('Phase 2 API: The wire');
+  });
+
+  it('shows benchmark runs with their command, and copies the charts', () => {
+    const numbers = read('numbers.html');
+    expect(numbers).toContain('<pre class="hljs command"><code>npm run bench -- --phase 1</code></pre>');
+    expect(numbers).toContain('<td>123,456.789</td>');
+    expect(numbers).toContain('<img src="bench/results/latency-alpha.svg"');
+    expect(numbers).toContain('produced by <code>npm run bench -- --phase 1</code>');
+    expect(read('bench/results/latency-alpha.svg')).toContain('<svg');
+  });
+
+  it('passes the link checker with every phase page reachable from home', () => {
+    const pages = result.phases.flatMap((p) => [p.pages.writeup, p.pages.api, p.pages.files, ...(p.diffHeading === null ? [] : [p.pages.diff])]);
+    const check = checkLinks(out.path, { required: pages });
+    expect(check.problems).toEqual([]);
+    expect(check.reachable).toContain('course/glossary.html');
+  });
+
+  it('is reproducible: a second build is byte-identical', () => {
+    const a = fingerprint(out.path);
+    const b = fingerprint(again.path);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [path, hash] of a) expect(b.get(path), path).toBe(hash);
+  });
+});
+
+describe('the build fails, naming the culprit', () => {
+  it('when a phase has no writeup', async () => {
+    expect(await problemsOf((f) => delete f['phases/02-beta/README.md'])).toEqual(['phases/02-beta has no README.md (every phase needs its writeup)']);
+  });
+
+  it('when a writeup links to a missing file or a missing anchor', async () => {
+    const problems = await problemsOf((f) => {
+      f['phases/01-alpha/README.md'] += '\nSee [the index](src/index-missing.ts) and [recovery](../02-beta/README.md#no-such-heading).\n';
+    });
+    expect(problems).toEqual([
+      'phases/01-alpha/README.md: broken link "src/index-missing.ts" (no such file or directory: phases/01-alpha/src/index-missing.ts)',
+    ]);
+    const anchors = await problemsOf((f) => {
+      f['phases/01-alpha/README.md'] += '\nSee [recovery](../02-beta/README.md#no-such-heading).\n';
+    });
+    expect(anchors).toEqual(['phases/01-alpha/index.html: broken anchor "../02-beta/index.html#no-such-heading" (no id "no-such-heading" in phases/02-beta/index.html)']);
+  });
+
+  it('when typedoc warns (an unresolved {@link})', async () => {
+    const problems = await problemsOf((f) => {
+      f['phases/02-beta/src/wire.ts'] = (f['phases/02-beta/src/wire.ts'] ?? '').replace('big-endian length.', 'big-endian length, see {@link NoSuchThing}.');
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^phases\/02-beta \(typedoc\): warning: Failed to resolve link to "NoSuchThing"/);
+  });
+
+  it('when a benchmark result does not say which command produced it', async () => {
+    expect(await problemsOf((f) => (f['bench/results/served-alpha.json'] = '{"runs": [{"recordsPerSec": 1}]}'))).toEqual([
+      'bench/results/served-alpha.json: has no "command" field (every result must say what produced it)',
+    ]);
+  });
+});
