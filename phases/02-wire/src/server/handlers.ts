@@ -1,0 +1,217 @@
+/**
+ * The broker's request handlers: decoded request in, response out, no sockets in sight.
+ * `RequestHandler.handle` routes a request by api key, decodes its body (a malformed body
+ * becomes an INVALID_REQUEST response, the connection lives on), runs the API against the
+ * log and encodes the answer. It never rejects: every failure is a response with an error
+ * code (server/error-codes.ts).
+ *
+ * Ordering obligations, written where they are kept:
+ * - Produce calls `Log.appendBatch` synchronously, before its first `await`, for every
+ *   batch of the request. The connection dispatches requests in the order they arrived,
+ *   and the log appends in call order, so pipelined produce requests get ascending offsets
+ *   and the batches of one request get contiguous ones.
+ * - Produce answers only after `appendBatch` resolved, which is after fsync: an
+ *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
+ */
+import type { Clock } from '../clock.ts';
+import { OffsetOutOfRangeError, RecordTooLargeError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import { validateBatch } from '../record-batch.ts';
+import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
+import { ApiVersions, type ApiVersionsResponse } from '../protocol/api-versions.ts';
+import { apiByKey, supportedVersions } from '../protocol/apis.ts';
+import type { ByteReader } from '../protocol/bytes.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import { Fetch, type FetchRequest, type FetchResponse } from '../protocol/fetch.ts';
+import { ApiKey, type RequestHeader } from '../protocol/header.ts';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/list-offsets.ts';
+import { Metadata, type MetadataResponse } from '../protocol/metadata.ts';
+import { Produce, type ProduceRequest, type ProduceResponse } from '../protocol/produce.ts';
+import { splitBatches } from '../protocol/records.ts';
+import { AppendNotifier } from './append-notifier.ts';
+import { errorCodeFor, errorMessageFor } from './error-codes.ts';
+
+/** What the handlers need from the broker around them. */
+export interface HandlerOptions {
+  /** Cap on a Fetch's long-poll wait. */
+  fetchWaitMsMax: number;
+  /** Address announced in Metadata. */
+  advertisedHost: string;
+  advertisedPort: number;
+  /** Where unexpected errors (bugs) are reported. */
+  logger: (line: string) => void;
+}
+
+/** An encoded response body, now or later. */
+export type ResponseBody = Buffer[] | Promise<Buffer[]>;
+
+/**
+ * Runs requests against one log.
+ * @example
+ * const handler = new RequestHandler(log, realClock, { fetchWaitMsMax: 30_000, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error });
+ * const body = await handler.handle(header, reader);
+ */
+export class RequestHandler {
+  readonly #log: Log;
+  readonly #options: HandlerOptions;
+  readonly #appends: AppendNotifier;
+  #shuttingDown = false;
+
+  constructor(log: Log, clock: Clock, options: HandlerOptions) {
+    this.#log = log;
+    this.#options = options;
+    this.#appends = new AppendNotifier(clock);
+  }
+
+  /** Long-polling fetches currently parked (for tests and the demo). */
+  get parkedFetches(): number {
+    return this.#appends.size;
+  }
+
+  /** Stop taking writes and answer every parked fetch now. */
+  beginShutdown(): void {
+    this.#shuttingDown = true;
+    this.#appends.notifyAll();
+  }
+
+  /**
+   * Handle one request whose header is decoded; `body` is positioned at the request body
+   * and ends at the end of the frame. Resolves to the encoded response body; never rejects.
+   */
+  handle(header: RequestHeader, body: ByteReader): ResponseBody {
+    const api = apiByKey(header.apiKey);
+    if (api === undefined) {
+      return encodeBareResponse({
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `unknown api key ${header.apiKey}; ApiVersions lists the supported ones`,
+      });
+    }
+    if (header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
+      const message = `${api.name} v${header.apiVersion} is not supported (versions ${api.minVersion}-${api.maxVersion})`;
+      // Like Kafka, an unsupported ApiVersions request still gets the list, so the client can pick a version.
+      if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
+      return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
+    }
+    switch (header.apiKey) {
+      case ApiKey.Produce:
+        return this.#run(Produce, body, (req) => this.#produce(req));
+      case ApiKey.Fetch:
+        return this.#run(Fetch, body, (req) => this.#fetch(req));
+      case ApiKey.ListOffsets:
+        return this.#run(ListOffsets, body, (req) => this.#listOffsets(req));
+      case ApiKey.Metadata:
+        return this.#run(Metadata, body, () => this.#metadata());
+      case ApiKey.ApiVersions:
+        return this.#run(ApiVersions, body, () => this.#apiVersions(ErrorCode.NONE, null));
+      default:
+        return encodeBareResponse({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `${api.name} has no handler` });
+    }
+  }
+
+  /** Decode, run, encode; turn every exception into an error response of the same API. */
+  #run<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (req: Req) => Res | Promise<Res>): ResponseBody {
+    const fail = (err: unknown): Buffer[] => {
+      const errorCode = errorCodeFor(err);
+      if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.#options.logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      return api.encodeResponse(api.errorResponse(errorCode, errorMessageFor(err)));
+    };
+    let result: Res | Promise<Res>;
+    try {
+      result = run(api.decodeRequest(body));
+    } catch (err) {
+      return fail(err);
+    }
+    if (result instanceof Promise) return result.then((res) => api.encodeResponse(res), fail);
+    return api.encodeResponse(result);
+  }
+
+  #produce(req: ProduceRequest): ProduceResponse | Promise<ProduceResponse> {
+    if (req.acks !== -1 && req.acks !== 1) {
+      return Produce.errorResponse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1 or 1, got ${req.acks}`);
+    }
+    if (req.timeoutMs < 0) return Produce.errorResponse(ErrorCode.INVALID_REQUEST, `timeoutMs must be >= 0, got ${req.timeoutMs}`);
+    if (this.#shuttingDown) return Produce.errorResponse(ErrorCode.BROKER_NOT_AVAILABLE, 'broker is shutting down');
+    const batches: Buffer[] = [];
+    for (const chunk of req.records) for (const batch of splitBatches(chunk)) batches.push(batch);
+    if (batches.length === 0) return Produce.errorResponse(ErrorCode.INVALID_REQUEST, 'Produce request carries no record batch');
+    // `appendBatch` checks size, structure and CRC itself. With several batches, check them all
+    // first, so a request with one bad batch appends none of them.
+    if (batches.length > 1) {
+      for (const batch of batches) {
+        if (batch.length > this.#log.config.batchBytesMax) throw new RecordTooLargeError(batch.length, this.#log.config.batchBytesMax);
+        validateBatch(batch);
+      }
+    }
+    const appends = batches.map((batch) => this.#log.appendBatch(batch));
+    return this.#acknowledge(appends);
+  }
+
+  async #acknowledge(appends: Promise<{ baseOffset: number; lastOffset: number }>[]): Promise<ProduceResponse> {
+    try {
+      const results = await Promise.all(appends);
+      const first = results[0];
+      const last = results[results.length - 1];
+      if (first === undefined || last === undefined) throw new Error('acknowledge: no appends');
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        baseOffset: first.baseOffset,
+        lastOffset: last.lastOffset,
+        logStartOffset: this.#log.logStartOffset,
+      };
+    } finally {
+      this.#appends.notifyAll();
+    }
+  }
+
+  #fetch(req: FetchRequest): FetchResponse | Promise<FetchResponse> {
+    if (req.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxBytes must be > 0, got ${req.maxBytes}`);
+    if (req.maxWaitMs < 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxWaitMs must be >= 0, got ${req.maxWaitMs}`);
+    const waitMs = Math.min(req.maxWaitMs, this.#options.fetchWaitMsMax);
+    if (req.offset === this.#log.logEndOffset && waitMs > 0 && !this.#shuttingDown) {
+      return this.#appends.wait(waitMs).then(() => this.#read(req));
+    }
+    return this.#read(req);
+  }
+
+  async #read(req: FetchRequest): Promise<FetchResponse> {
+    try {
+      const records = await this.#log.read(req.offset, req.maxBytes);
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        highWatermark: this.#log.logEndOffset,
+        logStartOffset: this.#log.logStartOffset,
+        records,
+      };
+    } catch (err) {
+      if (!(err instanceof OffsetOutOfRangeError)) throw err;
+      // Tell the consumer where the log is, so it can reset its position without another request.
+      return {
+        ...Fetch.errorResponse(ErrorCode.OFFSET_OUT_OF_RANGE, errorMessageFor(err)),
+        highWatermark: this.#log.logEndOffset,
+        logStartOffset: this.#log.logStartOffset,
+      };
+    }
+  }
+
+  #listOffsets(req: ListOffsetsRequest): ListOffsetsResponse {
+    if (req.timestamp === EARLIEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: this.#log.logStartOffset };
+    if (req.timestamp === LATEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: this.#log.logEndOffset };
+    return ListOffsets.errorResponse(
+      ErrorCode.INVALID_REQUEST,
+      `timestamp ${req.timestamp}: only ${EARLIEST_TIMESTAMP} (earliest) and ${LATEST_TIMESTAMP} (latest) are supported`,
+    );
+  }
+
+  #metadata(): MetadataResponse {
+    const { advertisedHost: host, advertisedPort: port } = this.#options;
+    return { errorCode: ErrorCode.NONE, errorMessage: null, brokers: [{ nodeId: 0, host, port }] };
+  }
+
+  #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {
+    return { errorCode, errorMessage, apis: supportedVersions() };
+  }
+}
