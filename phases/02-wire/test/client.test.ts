@@ -93,13 +93,18 @@ describe('Producer batching', () => {
     expect(maxSeen).toBe(2);
   });
 
-  it('refuses a send that would exceed bufferBytesMax, and accepts again once acknowledged', async () => {
+  it('accepts sends up to exactly bufferBytesMax, refuses one byte more, and accepts again once acknowledged', async () => {
     const b = await broker();
     const p = await producer({ port: b.port, bufferBytesMax: 1_000, lingerMs: 0 });
     await expect(p.send({ messages: [{ value: Buffer.alloc(2_000) }] })).rejects.toBeInstanceOf(ClientLimitError);
     const first = p.send({ messages: [{ value: Buffer.alloc(600) }] });
-    await expect(p.send({ messages: [{ value: Buffer.alloc(600) }] })).rejects.toThrow(/producer buffer full/);
-    await first;
+    const recordOverheadBytes = p.bufferedBytes - 600; // the producer's per-record allowance beyond key and value
+    const fillBytes = 1_000 - p.bufferedBytes - recordOverheadBytes; // a value that brings the buffer to exactly the bound
+    await expect(p.send({ messages: [{ value: Buffer.alloc(fillBytes + 1) }] })).rejects.toThrow(/producer buffer full: \d+ \+ \d+ bytes > bufferBytesMax 1000/);
+    const atBound = p.send({ messages: [{ value: Buffer.alloc(fillBytes) }] });
+    expect(p.bufferedBytes).toBe(1_000);
+    await expect(p.send({ messages: [{ value: null }] })).rejects.toThrow(/producer buffer full/);
+    expect((await Promise.all([first, atBound])).map((r) => r[0]?.offset)).toEqual([0, 1]);
     expect(p.bufferedBytes).toBe(0);
     await p.send({ messages: [{ value: Buffer.alloc(600) }] });
   });

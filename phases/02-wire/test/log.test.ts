@@ -13,7 +13,7 @@ import { propertySeed, tempDir, type TempDir } from '../../../shared/src/testing
 import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, InvalidRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from '../src/errors.ts';
 import { Log, type LogConfig } from '../src/log.ts';
 import { MemoryStorage } from '../src/memory-storage.ts';
-import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, verifyBatchCrc } from '../src/record-batch.ts';
+import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, type RecordInput, verifyBatchCrc } from '../src/record-batch.ts';
 import { FsStorage, type Storage } from '../src/storage.ts';
 import { HookedStorage, holdNextSync, rewriteFile } from './hooked-storage.ts';
 
@@ -449,6 +449,35 @@ describe('Log segments, index and reads', () => {
     await expect(log.append([{ value: null }])).rejects.toThrow(LogClosedError);
     await expect(log.read(0, 10)).rejects.toThrow(LogClosedError);
     await expect(log.applyRetention()).rejects.toThrow(LogClosedError);
+  });
+
+  it('keeps a batch that fills the segment to exactly segmentBytesMax, and rolls for one byte more', async () => {
+    const record = (i: number): RecordInput => ({ value: b(`v${i}`), timestamp: 1 });
+    const size = encodeBatch([record(0)]).length; // every batch below has this size
+    for (const [segmentBytesMax, baseOffsets] of [
+      [2 * size, [0, 2]],
+      [2 * size - 1, [0, 1, 2]],
+    ] as const) {
+      const log = await Log.open(new MemoryStorage(), '/log', { segmentBytesMax });
+      for (let i = 0; i < 3; i++) await log.append([record(i)]);
+      expect(log.segments().map((s) => s.baseOffset), `segmentBytesMax ${segmentBytesMax}`).toEqual(baseOffsets);
+      expect(values(await readAll(log))).toEqual(['v0', 'v1', 'v2']);
+      await log.close();
+    }
+  });
+
+  it('accepts a batch of exactly batchBytesMax bytes and refuses one byte more, appending nothing', async () => {
+    const atMax = encodeBatch([{ value: Buffer.alloc(100), timestamp: 1 }]);
+    const pastMax = encodeBatch([{ value: Buffer.alloc(101), timestamp: 1 }]);
+    expect(pastMax.length).toBe(atMax.length + 1);
+    const log = await Log.open(new MemoryStorage(), '/log', { batchBytesMax: atMax.length });
+    expect(await log.append([{ value: Buffer.alloc(100), timestamp: 1 }])).toEqual({ baseOffset: 0, lastOffset: 0 });
+    expect(await log.appendBatch(atMax)).toEqual({ baseOffset: 1, lastOffset: 1 });
+    await expect(log.append([{ value: Buffer.alloc(101), timestamp: 1 }])).rejects.toThrow(RecordTooLargeError);
+    await expect(log.appendBatch(pastMax)).rejects.toThrow(RecordTooLargeError);
+    expect(log.logEndOffset).toBe(2);
+    expect(log.failed).toBe(false);
+    await log.close();
   });
 
   it('rejects a config out of range with InvalidConfigError', async () => {

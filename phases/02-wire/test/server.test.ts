@@ -265,7 +265,7 @@ describe('concurrency and pipelining', () => {
 });
 
 describe('long poll on a ManualClock', () => {
-  it('an empty fetch at the log end waits exactly maxWaitMs (capped by fetchWaitMsMax), then answers empty', async () => {
+  it('an empty fetch at the log end waits exactly maxWaitMs, capped at fetchWaitMsMax (at and past it), then answers empty', async () => {
     const clock = new ManualClock();
     const b = await broker({ fetchWaitMsMax: 10_000 }, { clock });
     const c = await raw(b.port);
@@ -286,6 +286,13 @@ describe('long poll on a ManualClock', () => {
     // maxWaitMs 0 never parks.
     c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 0 }, 3);
     expect((await c.nextResponse(Fetch)).correlationId).toBe(3);
+    // At the bound, maxWaitMs = fetchWaitMsMax, the fetch waits all of it.
+    c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 10_000 }, 4);
+    await waitFor(() => b.broker.parkedFetches === 1);
+    clock.advance(9_999);
+    expect(b.broker.parkedFetches).toBe(1);
+    clock.advance(1);
+    expect(await c.nextResponse(Fetch)).toMatchObject({ correlationId: 4, res: { errorCode: 0, records: [] } });
   });
 });
 

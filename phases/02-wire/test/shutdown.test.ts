@@ -2,9 +2,12 @@
  * Durability and shutdown: an fsync failure becomes KAFKA_STORAGE_ERROR (never an ack), a
  * full append queue a retriable THROTTLING_QUOTA_EXCEEDED;
  * graceful close answers in-flight requests and parked long polls and closes idle
- * connections; the shutdown deadline (ManualClock) cuts off a request stuck in fsync; and
+ * connections; the shutdown deadline (ManualClock) cuts off a request stuck in fsync and an
+ * idle client that never closes its side; and
  * SIGTERM to a broker process under produce load loses no acknowledged record.
  */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, spawnCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
@@ -146,6 +149,28 @@ describe('graceful shutdown (in process)', () => {
     releaseSync(); // the log can now finish the write and close
     await closing;
     await p.disconnect().catch(() => undefined);
+  });
+
+  it('an idle client that never closes its side holds shutdown no longer than shutdownDeadlineMs (ManualClock)', async () => {
+    const clock = new ManualClock();
+    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage: new MemoryStorage(), clock });
+    t.defer(() => b.stop());
+    // allowHalfOpen: this client's socket does not end itself when the broker's FIN arrives.
+    const stubborn = connect({ host: '127.0.0.1', port: b.port, allowHalfOpen: true });
+    t.defer(() => stubborn.destroy());
+    stubborn.on('error', () => undefined);
+    stubborn.resume(); // read (and drop) whatever arrives, so 'end' is emitted
+    await once(stubborn, 'connect');
+    await waitFor(() => b.broker.connectionCount === 1);
+    const told = once(stubborn, 'end');
+    let shutDown = false;
+    const closing = b.broker.close().then(() => (shutDown = true));
+    await told; // the broker ended its side at once: nothing was in flight
+    expect([shutDown, b.broker.connectionCount]).toEqual([false, 1]); // the client has not answered
+    clock.advance(2_000);
+    await closing;
+    expect(b.broker.connectionCount).toBe(0);
+    expect(b.logs.some((l) => /shutdown deadline of 2000 ms passed with 0 requests in flight/.test(l))).toBe(true);
   });
 });
 

@@ -4,6 +4,8 @@
  * afterwards. Each tsx start costs about a second, so the cases share one broker and run
  * independent commands concurrently.
  */
+import { once } from 'node:events';
+import { type Socket, connect } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +84,24 @@ describe('phase 2 CLI', () => {
     expect(demo.stdout).toMatch(/← response Fetch/);
     expect(demo.stdout).toMatch(/the parked fetch returned 3=delta/);
     expect(demo.stdout).toMatch(/Done: the broker closed cleanly\./);
+  });
+
+  it('SIGINT stops serve with status 0 without waiting for an idle client or the shutdown deadline', async () => {
+    const other = spawnCli(MAIN, ['serve', '--dir', join(tmp.path, 'sigint'), '--port', '0', '--shutdown-deadline-ms', '600000']);
+    let idle: Socket | undefined;
+    try {
+      const [, listening] = await waitForLine(other.stdout as NodeJS.ReadableStream, /^listening on 127\.0\.0\.1:(\d+)$/);
+      idle = connect({ host: '127.0.0.1', port: Number(listening) });
+      idle.on('error', () => undefined);
+      await once(idle, 'connect');
+      const idleClosed = once(idle, 'close');
+      other.kill('SIGINT');
+      expect(await waitForExit(other, 20_000)).toEqual({ code: 0, signal: null });
+      await idleClosed;
+    } finally {
+      idle?.destroy();
+      await stopProcess(other);
+    }
   });
 
   it('SIGTERM stops serve with status 0, and dump reads the data directory it leaves', async () => {
