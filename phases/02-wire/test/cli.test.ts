@@ -5,10 +5,12 @@
  */
 import { readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir, type CliResult, type TempDir } from '../../../shared/src/testing.ts';
 
-const MAIN = 'phases/02-wire/src/main.ts';
+/** This phase's CLI, found from this file so a later phase's copy runs its own. */
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function cli(args: readonly string[], input?: string): Promise<CliResult> {
   return runCli(MAIN, args, input === undefined ? {} : { input });

@@ -9,6 +9,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort, spawnCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
 import { ManualClock } from '../src/clock.ts';
@@ -180,7 +181,7 @@ describe('SIGTERM to a broker process under load', () => {
     t.defer(() => tmp.remove());
     const dir = join(tmp.path, 'log');
     const port = await freePort();
-    const child = spawnCli('phases/02-wire/src/main.ts', ['serve', '--dir', dir, '--port', String(port)]);
+    const child = spawnCli(fileURLToPath(new URL('../src/main.ts', import.meta.url)), ['serve', '--dir', dir, '--port', String(port)]);
     t.defer(() => stopProcess(child));
     const stderr: string[] = [];
     child.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));

@@ -8,10 +8,12 @@ import { once } from 'node:events';
 import { type Socket, connect } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TempDir, freePort, runCli, spawnCli, stopProcess, tempDir, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
 
-const MAIN = 'phases/02-wire/src/main.ts';
+/** This phase's CLI, found from this file so a later phase's copy runs its own. */
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 describe('phase 2 CLI', () => {
   let tmp: TempDir;
