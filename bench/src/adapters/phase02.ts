@@ -1,0 +1,56 @@
+/**
+ * Phase 2 adapter: the first phase with a broker. Served mode starts
+ * `tsx phases/02-wire/src/main.ts serve --dir D --port 0` as its own process and
+ * drives it with phase 2's own client library: one `Producer` (one TCP connection)
+ * per benchmark producer, `send({ messages })` resolving once the broker has appended
+ * and fsynced the batch. Lingering is left at its default (0): in the closed loop each
+ * producer has one record outstanding, so every send is its own request.
+ * Embedded mode opens phase 2's Log (phase 1's, re-exported) in-process.
+ */
+import { Consumer } from '../../../phases/02-wire/src/client/consumer.ts';
+import { Producer } from '../../../phases/02-wire/src/client/producer.ts';
+import { Log } from '../../../phases/02-wire/src/log.ts';
+import { FsStorage } from '../../../phases/02-wire/src/storage.ts';
+import { spawnPhaseBroker } from '../broker-process.ts';
+import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
+
+/** The phase-2 adapter. */
+export const adapter: TargetAdapter = {
+  key: 'phase02',
+  phase: 2,
+  label: 'phase 2 broker',
+  ack: "after the broker's fsync (phase 2: one append + fsync per produce request)",
+  startBroker: (dir) => spawnPhaseBroker('phases/02-wire/src/main.ts', dir),
+  async createProducer(port): Promise<BenchProducer> {
+    const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench' });
+    await producer.connect();
+    return {
+      send: async (values) => {
+        await producer.send({ messages: values.map((value) => ({ value })) });
+      },
+      close: () => producer.disconnect(),
+    };
+  },
+  async createConsumer(port): Promise<BenchConsumer> {
+    const consumer = new Consumer({ host: '127.0.0.1', port, fromOffset: 0, maxWaitMs: 100 });
+    await consumer.connect();
+    return {
+      fetch: async (offset) => {
+        const r = await consumer.fetchResult(offset);
+        let valueBytes = 0;
+        for (const rec of r.records) valueBytes += rec.value?.length ?? 0;
+        return { records: r.records.length, valueBytes, nextOffset: r.nextOffset };
+      },
+      close: () => consumer.disconnect(),
+    };
+  },
+  async openEmbeddedLog(dir): Promise<EmbeddedLog> {
+    const log = await Log.open(new FsStorage(), dir);
+    return {
+      append: async (values) => {
+        await log.append(values.map((value) => ({ value })));
+      },
+      close: () => log.close(),
+    };
+  },
+};
