@@ -4,7 +4,7 @@
  * adapter whose phase is broken) never stops the others from running.
  *
  * Adding a phase: write `phaseNN.ts` next to `phase02.ts` against that phase's own
- * client library, and add one entry below. The newest phase with `serves: true`
+ * client library (phases with topics reuse `topics.ts`), and add one entry below. The newest phase with `serves: true`
  * becomes the default of `npm run bench`.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -32,6 +32,8 @@ export const adapterEntries: readonly AdapterEntry[] = [
   { key: 'redis', phase: null, folder: null, serves: false, embeds: false, load: async () => (await import('./redis.ts')).adapter },
   { key: 'phase01', phase: 1, folder: 'phases/01-log', serves: false, embeds: true, load: async () => (await import('./phase01.ts')).adapter },
   { key: 'phase02', phase: 2, folder: 'phases/02-wire', serves: true, embeds: true, load: async () => (await import('./phase02.ts')).adapter },
+  { key: 'phase03', phase: 3, folder: 'phases/03-topics', serves: true, embeds: true, load: async () => await (await import('./topics.ts')).topicsAdapter(3, 'phases/03-topics') },
+  { key: 'phase04', phase: 4, folder: 'phases/04-groups', serves: true, embeds: true, load: async () => await (await import('./topics.ts')).topicsAdapter(4, 'phases/04-groups') },
 ];
 
 /** Whether an entry's phase folder is present in this checkout. */
