@@ -150,7 +150,7 @@ describe('errors are codes, and the connection lives on', () => {
   it('the request handler answers any body with a decodable response and never throws (fuzz)', async () => {
     const storage = new MemoryStorage();
     const log = await Log.open(storage, '/log');
-    const handler = new RequestHandler(log, new ManualClock(), { fetchWaitMsMax: 0, advertisedHost: 'h', advertisedPort: 1, logger: () => undefined });
+    const handler = new RequestHandler(log, new ManualClock(), { fetchWaitMsMax: 0, fetchBytesMax: 1 << 20, advertisedHost: 'h', advertisedPort: 1, logger: () => undefined });
     const keys = [0, 1, 2, 3, 18, 4, 99];
     try {
       await fc.assert(
@@ -261,6 +261,33 @@ describe('concurrency and pipelining', () => {
       const { correlationId, res } = await c.nextResponse(Produce);
       expect([correlationId, res.baseOffset]).toEqual([i, i]);
     }
+  });
+});
+
+describe('fetch size bound', () => {
+  /** Bytes of stored batches in a Fetch response (decoded, the records field is one buffer). */
+  const fetchedBytes = (records: readonly Buffer[]): number => Buffer.concat(records).length;
+  const hundredBytes = '0123456789'.repeat(10);
+
+  it('reads at most fetchBytesMax per Fetch whatever maxBytes asks (at and past the bound), but always one whole batch', async () => {
+    const batchBytes = batchOf(hundredBytes).length;
+    const b = await broker({ fetchBytesMax: 2 * batchBytes });
+    const c = await raw(b.port);
+    c.sendRequest(Produce, produceReq([batchOf(hundredBytes), batchOf(hundredBytes), batchOf(hundredBytes)]), 1);
+    expect((await c.nextResponse(Produce)).res).toMatchObject({ errorCode: 0, lastOffset: 2 });
+    // At the bound: exactly two batches fit.
+    c.sendRequest(Fetch, { offset: 0, maxBytes: 2 * batchBytes, maxWaitMs: 0 }, 2);
+    expect(fetchedBytes((await c.nextResponse(Fetch)).res.records)).toBe(2 * batchBytes);
+    // Past it: the client asks for 2 GiB, the broker still reads two batches.
+    c.sendRequest(Fetch, { offset: 0, maxBytes: 0x7fff_ffff, maxWaitMs: 0 }, 3);
+    expect(fetchedBytes((await c.nextResponse(Fetch)).res.records)).toBe(2 * batchBytes);
+    // A bound smaller than one batch still returns that batch whole, so a consumer never stalls.
+    const tiny = await broker({ fetchBytesMax: 1 });
+    const d = await raw(tiny.port);
+    d.sendRequest(Produce, produceReq([batchOf(hundredBytes), batchOf(hundredBytes)]), 4);
+    await d.nextResponse(Produce);
+    d.sendRequest(Fetch, { offset: 0, maxBytes: 1 << 20, maxWaitMs: 0 }, 5);
+    expect(fetchedBytes((await d.nextResponse(Fetch)).res.records)).toBe(batchBytes);
   });
 });
 

@@ -110,6 +110,7 @@ Broker limits (serve):
   --idle-timeout-ms N       close idle connections after N ms (default ${BROKER_DEFAULTS.idleTimeoutMs})
   --frame-bytes-max N       largest request frame (default ${BROKER_DEFAULTS.frameBytesMax})
   --fetch-wait-ms-max N     longest fetch long poll (default ${BROKER_DEFAULTS.fetchWaitMsMax})
+  --fetch-bytes-max N       most bytes one fetch reads, whatever the client asks (default ${BROKER_DEFAULTS.fetchBytesMax})
   --shutdown-deadline-ms N  graceful shutdown waits this long for in-flight requests (default ${BROKER_DEFAULTS.shutdownDeadlineMs})
   -h, --help           show this help
 
@@ -322,6 +323,7 @@ const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
   'idle-timeout-ms': 'idleTimeoutMs',
   'frame-bytes-max': 'frameBytesMax',
   'fetch-wait-ms-max': 'fetchWaitMsMax',
+  'fetch-bytes-max': 'fetchBytesMax',
   'shutdown-deadline-ms': 'shutdownDeadlineMs',
 };
 

@@ -18,7 +18,7 @@ import { ApiVersions } from '../src/protocol/api-versions.ts';
 import { apiByKey } from '../src/protocol/apis.ts';
 import { ByteReader } from '../src/protocol/bytes.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
-import { Fetch } from '../src/protocol/fetch.ts';
+import { Fetch, type FetchResponse } from '../src/protocol/fetch.ts';
 import { encodeRequestFrame } from '../src/protocol/header.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from '../src/protocol/list-offsets.ts';
 import { Metadata } from '../src/protocol/metadata.ts';
@@ -172,6 +172,7 @@ describe('errors are codes, and the connection lives on', () => {
     await partitions.createTopic({ name: TOPIC, partitions: 1 });
     const handler = new RequestHandler(partitions, new ManualClock(), {
       fetchWaitMsMax: 0,
+      fetchBytesMax: 1 << 20,
       advertisedHost: 'h',
       advertisedPort: 1,
       logger: () => undefined,
@@ -288,6 +289,33 @@ describe('concurrency and pipelining', () => {
       const { correlationId, res } = await c.nextResponse(Produce);
       expect([correlationId, res.baseOffset]).toEqual([i, i]);
     }
+  });
+});
+
+describe('fetch size bound', () => {
+  /** Bytes of stored batches in a one-partition Fetch response. */
+  const fetchedBytes = (res: FetchResponse): number => Buffer.concat(partitionOf(res).records).length;
+  const hundredBytes = '0123456789'.repeat(10);
+
+  it('reads at most fetchBytesMax per Fetch whatever maxBytes asks (at and past the bound), but always one whole batch', async () => {
+    const batchBytes = batchOf(hundredBytes).length;
+    const b = await broker({ fetchBytesMax: 2 * batchBytes });
+    const c = await raw(b.port);
+    c.sendRequest(Produce, produceReq([batchOf(hundredBytes), batchOf(hundredBytes), batchOf(hundredBytes)]), 1);
+    await c.nextResponse(Produce);
+    // At the bound: exactly two batches fit.
+    c.sendRequest(Fetch, fetchOne({ offset: 0, maxBytes: 2 * batchBytes, maxWaitMs: 0 }), 2);
+    expect(fetchedBytes((await c.nextResponse(Fetch)).res)).toBe(2 * batchBytes);
+    // Past it: the client asks for 2 GiB, the broker still reads two batches.
+    c.sendRequest(Fetch, fetchOne({ offset: 0, maxBytes: 0x7fff_ffff, maxWaitMs: 0 }), 3);
+    expect(fetchedBytes((await c.nextResponse(Fetch)).res)).toBe(2 * batchBytes);
+    // A bound smaller than one batch still returns that batch whole, so a consumer never stalls.
+    const tiny = await broker({ fetchBytesMax: 1 });
+    const d = await raw(tiny.port);
+    d.sendRequest(Produce, produceReq([batchOf(hundredBytes), batchOf(hundredBytes)]), 4);
+    await d.nextResponse(Produce);
+    d.sendRequest(Fetch, fetchOne({ offset: 0, maxBytes: 1 << 20, maxWaitMs: 0 }), 5);
+    expect(fetchedBytes((await d.nextResponse(Fetch)).res)).toBe(batchBytes);
   });
 });
 

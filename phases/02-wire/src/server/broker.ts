@@ -66,6 +66,7 @@ export class Broker {
     this.#logger = logger;
     this.#handler = new RequestHandler(log, clock, {
       fetchWaitMsMax: config.fetchWaitMsMax,
+      fetchBytesMax: config.fetchBytesMax,
       advertisedHost: config.host,
       advertisedPort: address.port,
       logger,

@@ -35,6 +35,8 @@ import { errorCodeFor, errorMessageFor } from './error-codes.ts';
 export interface HandlerOptions {
   /** Cap on a Fetch's long-poll wait. */
   fetchWaitMsMax: number;
+  /** Cap on the bytes one Fetch reads, whatever the client asks for. */
+  fetchBytesMax: number;
   /** Address announced in Metadata. */
   advertisedHost: string;
   advertisedPort: number;
@@ -48,7 +50,7 @@ export type ResponseBody = Buffer[] | Promise<Buffer[]>;
 /**
  * Runs requests against one log.
  * @example
- * const handler = new RequestHandler(log, realClock, { fetchWaitMsMax: 30_000, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error });
+ * const handler = new RequestHandler(log, realClock, { fetchWaitMsMax: 30_000, fetchBytesMax: 8 << 20, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error });
  * const body = await handler.handle(header, reader);
  */
 export class RequestHandler {
@@ -178,7 +180,9 @@ export class RequestHandler {
 
   async #read(req: FetchRequest): Promise<FetchResponse> {
     try {
-      const records = await this.#log.read(req.offset, req.maxBytes);
+      // The client's maxBytes is untrusted: without the cap, one request could make the
+      // broker read up to 2 GiB into memory.
+      const records = await this.#log.read(req.offset, Math.min(req.maxBytes, this.#options.fetchBytesMax));
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,

@@ -69,6 +69,7 @@ export class Broker {
     this.#logger = logger;
     this.#handler = new RequestHandler(partitions, clock, {
       fetchWaitMsMax: config.fetchWaitMsMax,
+      fetchBytesMax: config.fetchBytesMax,
       advertisedHost: config.host,
       advertisedPort: address.port,
       logger,

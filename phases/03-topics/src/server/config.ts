@@ -26,6 +26,12 @@ export interface BrokerConfig {
   frameBytesMax: number;
   /** Upper bound on a Fetch's long-poll wait, whatever the client asks (Kafka caps by its request timeout). */
   fetchWaitMsMax: number;
+  /**
+   * Upper bound on the bytes one Fetch reads, whatever `maxBytes` the client asks for
+   * (Kafka `fetch.max.bytes`). A first batch larger than this still comes back whole,
+   * so the largest response is about max(fetchBytesMax, the log's batchBytesMax).
+   */
+  fetchBytesMax: number;
   /** How long graceful shutdown waits for in-flight requests before closing their connections. */
   shutdownDeadlineMs: number;
   /** Create a topic the first time a client produces to it (or asks Metadata to); off by default (Kafka `auto.create.topics.enable`). */
@@ -47,6 +53,7 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   idleTimeoutMs: 10 * 60_000,
   frameBytesMax: 8 * 1024 * 1024,
   fetchWaitMsMax: 30_000,
+  fetchBytesMax: 8 * 1024 * 1024,
   shutdownDeadlineMs: 10_000,
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -81,6 +88,7 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('idleTimeoutMs', 1);
   atLeast('frameBytesMax', 64, 0x7fff_ffff);
   atLeast('fetchWaitMsMax', 0);
+  atLeast('fetchBytesMax', 1, 0x7fff_ffff);
   atLeast('shutdownDeadlineMs', 0);
   atLeast('defaultPartitions', 1);
   if (typeof config.autoCreateTopics !== 'boolean') throw new BrokerConfigError(`autoCreateTopics must be a boolean, got ${String(config.autoCreateTopics)}`);

@@ -45,6 +45,8 @@ import { errorCodeFor, errorMessageFor } from './error-codes.ts';
 export interface HandlerOptions {
   /** Cap on a Fetch's long-poll wait. */
   fetchWaitMsMax: number;
+  /** Cap on the bytes one Fetch reads, whatever the client asks for. */
+  fetchBytesMax: number;
   /** Address announced in Metadata. */
   advertisedHost: string;
   advertisedPort: number;
@@ -65,7 +67,7 @@ const NODE_ID = 0;
 /**
  * Runs requests against the broker's topics and partitions.
  * @example
- * const handler = new RequestHandler(partitions, realClock, { fetchWaitMsMax: 30_000, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error, autoCreateTopics: false, defaultPartitions: 1 });
+ * const handler = new RequestHandler(partitions, realClock, { fetchWaitMsMax: 30_000, fetchBytesMax: 8 << 20, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error, autoCreateTopics: false, defaultPartitions: 1 });
  * const body = await handler.handle(header, reader);
  */
 export class RequestHandler {
@@ -258,7 +260,9 @@ export class RequestHandler {
   }
 
   async #read(req: FetchRequest): Promise<FetchResponse> {
-    let budgetBytes = req.maxBytes;
+    // The client's maxBytes is untrusted: without the cap, one request could make the
+    // broker read up to 2 GiB into memory.
+    let budgetBytes = Math.min(req.maxBytes, this.#options.fetchBytesMax);
     const topics: FetchResponse['topics'] = [];
     for (const t of req.topics) {
       const partitions: FetchPartitionResult[] = [];
