@@ -1,0 +1,209 @@
+/**
+ * The client's end of one broker connection: encodes requests with fresh correlation ids,
+ * sends them without waiting for earlier answers (pipelining), and pairs each response
+ * with its request. The broker answers in request order, so pending requests form a FIFO;
+ * the correlation id is the check that both sides still agree which answer is which (a
+ * mismatch means the stream is out of step and the connection is closed, as Kafka's
+ * `NetworkClient` does).
+ *
+ * On connect the client sends ApiVersions and remembers the broker's answer; a request for
+ * an API the broker does not list fails locally with `UnsupportedVersionBrokerError`.
+ *
+ * Limits: at most `maxInFlight` unanswered requests (a request beyond fails with
+ * `ClientLimitError`; Producer and Consumer stay below it), responses up to
+ * `frameBytesMax`, and `requestTimeoutMs` for an answer. A timeout closes the connection,
+ * since the answer may still come and every later one would be paired wrongly.
+ */
+import { type Clock, type TimerHandle, realClock } from '../clock.ts';
+import type { ApiCodec, ResponseBase } from '../protocol/api.ts';
+import { ApiVersions, type ApiVersionRange } from '../protocol/api-versions.ts';
+import { ByteReader } from '../protocol/bytes.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import { decodeResponseHeader, encodeRequestFrame } from '../protocol/header.ts';
+import { ClientLimitError, ConnectionClosedError, RequestTimeoutError, UnsupportedVersionBrokerError, throwIfError } from './errors.ts';
+import { type FrameLink, type Transport, tcpTransport } from './transport.ts';
+
+/** How to reach the broker and the client-side limits. */
+export interface ConnectionOptions {
+  host?: string;
+  port: number;
+  /** Sent in every request header; shows up in broker logs. */
+  clientId?: string | null;
+  clock?: Clock;
+  transport?: Transport;
+  /** Time allowed for an answer (plus the long-poll wait for fetches). Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Largest accepted response frame. Default 64 MiB. */
+  frameBytesMax?: number;
+  /** Unanswered requests at most. Default 1024. */
+  maxInFlight?: number;
+}
+
+interface Pending {
+  readonly correlationId: number;
+  readonly deadlineMs: number;
+  decode(r: ByteReader): void;
+  fail(err: Error): void;
+}
+
+/**
+ * A pipelining protocol connection.
+ * @example
+ * const conn = await Connection.connect({ port: 9092 });
+ * const res = await conn.request(ListOffsets, { timestamp: LATEST_TIMESTAMP });
+ * await conn.close();
+ */
+export class Connection {
+  readonly #clock: Clock;
+  readonly #clientId: string | null;
+  readonly #requestTimeoutMs: number;
+  readonly #maxInFlight: number;
+  readonly #pending: Pending[] = [];
+  #link: FrameLink | null = null;
+  #versions = new Map<number, ApiVersionRange>();
+  #nextCorrelationId = 0;
+  #timer: TimerHandle | null = null;
+  #closedError: Error | null = null;
+  #closed: Promise<void>;
+  #markClosed: () => void = () => {};
+
+  private constructor(opts: ConnectionOptions) {
+    this.#clock = opts.clock ?? realClock;
+    this.#clientId = opts.clientId ?? null;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#maxInFlight = opts.maxInFlight ?? 1024;
+    this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
+  }
+
+  /** Connect and exchange ApiVersions. Rejects if the broker is unreachable or lacks an API we need. */
+  static async connect(opts: ConnectionOptions): Promise<Connection> {
+    const conn = new Connection(opts);
+    const host = opts.host ?? '127.0.0.1';
+    conn.#link = await (opts.transport ?? tcpTransport).connect(
+      host,
+      opts.port,
+      { frame: (f) => conn.#onFrame(f), closed: (e) => conn.#onClosed(e) },
+      { frameBytesMax: opts.frameBytesMax ?? 64 * 1024 * 1024 },
+    );
+    try {
+      const res = await conn.#send(ApiVersions, {}, 0);
+      throwIfError(res);
+      conn.#versions = new Map(res.apis.map((a) => [a.apiKey, a]));
+    } catch (err) {
+      await conn.close();
+      throw err;
+    }
+    return conn;
+  }
+
+  /** The broker's ApiVersions answer. */
+  get apiVersions(): readonly ApiVersionRange[] {
+    return [...this.#versions.values()];
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.length;
+  }
+
+  /** Whether the connection has closed (requests now fail with `ConnectionClosedError`). */
+  get isClosed(): boolean {
+    return this.#closedError !== null;
+  }
+
+  /**
+   * Send a request and resolve with the decoded response (error codes are in the response;
+   * see `throwIfError`). `waitMs` extends the timeout for requests the broker may hold
+   * (a long-polling fetch).
+   */
+  request<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, waitMs = 0): Promise<Res> {
+    const range = this.#versions.get(api.apiKey);
+    if (range === undefined || range.minVersion > api.minVersion || range.maxVersion < api.minVersion) {
+      const message = `the broker does not support ${api.name} v${api.minVersion}`;
+      return Promise.reject(new UnsupportedVersionBrokerError(ErrorCode.UNSUPPORTED_VERSION, message));
+    }
+    return this.#send(api, req, waitMs);
+  }
+
+  /** Half-close: the broker answers what is in flight and closes; resolves once closed. */
+  async close(): Promise<void> {
+    if (this.#closedError === null) this.#link?.close();
+    await this.#closed;
+  }
+
+  #send<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, waitMs: number): Promise<Res> {
+    if (this.#closedError !== null) return Promise.reject(this.#closedError);
+    if (this.#pending.length >= this.#maxInFlight) {
+      return Promise.reject(new ClientLimitError(`${this.#pending.length} requests in flight (maxInFlight ${this.#maxInFlight})`));
+    }
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = correlationId === 0x7fff_ffff ? 0 : correlationId + 1;
+    const frame = encodeRequestFrame({ apiKey: api.apiKey, apiVersion: api.minVersion, correlationId, clientId: this.#clientId }, api.encodeRequest(req));
+    return new Promise<Res>((resolve, reject) => {
+      this.#pending.push({
+        correlationId,
+        deadlineMs: this.#clock.now() + this.#requestTimeoutMs + waitMs,
+        decode: (r) => resolve(api.decodeResponse(r)),
+        fail: reject,
+      });
+      this.#timer ??= this.#clock.setTimeout(() => this.#checkTimeout(), this.#requestTimeoutMs + waitMs);
+      this.#link?.send(frame);
+    });
+  }
+
+  #onFrame(frame: Buffer): void {
+    const r = new ByteReader(frame);
+    const head = this.#pending.shift();
+    try {
+      const correlationId = decodeResponseHeader(r);
+      if (head === undefined || head.correlationId !== correlationId) {
+        throw new ConnectionClosedError(`response correlation id ${correlationId} does not match the oldest request (${head?.correlationId ?? 'none'})`);
+      }
+    } catch (err) {
+      head?.fail(err instanceof Error ? err : new Error(String(err)));
+      this.#fail(new ConnectionClosedError('connection out of step with the broker; closed', { cause: err }));
+      return;
+    }
+    try {
+      head.decode(r);
+    } catch (err) {
+      head.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (this.#pending.length === 0 && this.#timer !== null) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** One timer for the whole connection, armed for the oldest request's deadline. */
+  #checkTimeout(): void {
+    this.#timer = null;
+    const head = this.#pending[0];
+    if (head === undefined) return;
+    const now = this.#clock.now();
+    if (now >= head.deadlineMs) {
+      this.#fail(new RequestTimeoutError(`no response to request ${head.correlationId} within its timeout; connection closed`));
+    } else {
+      this.#timer = this.#clock.setTimeout(() => this.#checkTimeout(), head.deadlineMs - now);
+    }
+  }
+
+  /** Fail every pending request with `err` and drop the link. */
+  #fail(err: Error): void {
+    this.#closedError ??= err;
+    for (const p of this.#pending.splice(0)) p.fail(err);
+    this.#link?.abort();
+  }
+
+  #onClosed(error: Error | null): void {
+    const err = new ConnectionClosedError(
+      error === null ? 'connection closed by the broker' : `connection lost: ${error.message}`,
+      error === null ? undefined : { cause: error },
+    );
+    this.#closedError ??= err;
+    for (const p of this.#pending.splice(0)) p.fail(this.#closedError);
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#markClosed();
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The group coordinator: the broker-side home of every consumer group. The server's
+ * request handlers call it for JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+ * OffsetCommit, OffsetFetch, ListGroups and DescribeGroups. It is the I/O shell around
+ * the pure pieces: it feeds each request, with the Clock's time, to the group's state
+ * machine (group.ts), keeps one Clock timer per group for the deadline the state
+ * machine asks for (session and rebalance timeouts), and acts on what comes back in
+ * the order the state machine prescribes: record a new generation in the offsets store
+ * (fsynced) BEFORE sending the JoinGroup responses that announce it.
+ *
+ * Responses leave through one promise chain, so they are released in the order the
+ * state machine produced them, and a response never overtakes the persistence of a
+ * generation produced before it.
+ *
+ * Kafka runs one coordinator per `__consumer_offsets` partition, on that partition's
+ * leader, and FindCoordinator says which broker it is; with one broker, it is always us.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import type { Random } from '../random.ts';
+import type { TopicPartition } from './assignor.ts';
+import {
+  Group,
+  defaultGroupConfig,
+  type GroupConfig,
+  type GroupDescription,
+  type GroupInput,
+  type GroupResponse,
+  type GroupState,
+} from './group.ts';
+import type { OffsetsStore, OffsetToCommit, StoredOffset } from './offsets-store.ts';
+
+/** Limits of the coordinator, on top of each group's. */
+export interface CoordinatorConfig extends GroupConfig {
+  /** Most groups held in memory (non-empty ones, plus empty ones not yet dropped). */
+  groupsMax: number;
+  /** Longest group id, in characters. */
+  groupIdLengthMax: number;
+  /** Longest metadata string on one committed offset, in bytes (Kafka:
+   * offset.metadata.max.bytes). */
+  offsetMetadataBytesMax: number;
+}
+
+/** Defaults for {@link CoordinatorConfig}. */
+export const defaultCoordinatorConfig: CoordinatorConfig = {
+  ...defaultGroupConfig,
+  groupsMax: 10_000,
+  groupIdLengthMax: 255,
+  offsetMetadataBytesMax: 4096,
+};
+
+/** What the coordinator needs from the broker. */
+export interface CoordinatorDeps {
+  clock: Clock;
+  random: Random;
+  store: OffsetsStore;
+  /** Number of partitions of a topic, or undefined if there is no such topic. */
+  partitionsOf(topic: string): number | undefined;
+  config?: Partial<CoordinatorConfig>;
+}
+
+/** A JoinGroup as the coordinator sees it. */
+export interface JoinRequest {
+  readonly memberId: string;
+  readonly clientId: string;
+  readonly topics: readonly string[];
+  readonly owned: readonly TopicPartition[];
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+}
+
+/** A JoinGroup answer. */
+export interface JoinResult {
+  readonly error: number;
+  readonly generation: number;
+  readonly memberId: string;
+  readonly leaderId: string;
+  readonly members: readonly string[];
+}
+
+/** A SyncGroup answer. */
+export interface SyncResult {
+  readonly error: number;
+  readonly assignment: readonly TopicPartition[];
+}
+
+/** The outcome of one partition of an OffsetCommit. */
+export interface PartitionResult extends TopicPartition {
+  readonly error: number;
+}
+
+/** One partition of an OffsetFetch answer; offset -1 means nothing committed. */
+export interface FetchedOffset extends TopicPartition {
+  readonly offset: number;
+  readonly metadata: string;
+}
+
+/** One group in a ListGroups answer. */
+export interface GroupListing {
+  readonly groupId: string;
+  readonly state: GroupState;
+  readonly members: number;
+}
+
+/** DescribeGroups: the state machine's view plus the committed offsets. */
+export interface GroupDetails extends GroupDescription {
+  readonly offsets: readonly StoredOffset[];
+}
+
+/**
+ * Every consumer group of one broker.
+ * @example
+ * const coordinator = new GroupCoordinator({ clock, random, store, partitionsOf: (t) => pm.topic(t)?.partitions });
+ * const joined = await coordinator.join('g', { memberId: '', clientId: 'c', topics: ['t'], owned: [],
+ *   sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 30_000 });
+ */
+export class GroupCoordinator {
+  readonly #deps: CoordinatorDeps;
+  readonly #config: CoordinatorConfig;
+  readonly #groups = new Map<string, Group>();
+  readonly #timers = new Map<string, TimerHandle>();
+  readonly #waiting = new Map<number, (r: GroupResponse) => void>();
+  #nextToken = 1;
+  #delivery: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(deps: CoordinatorDeps) {
+    this.#deps = deps;
+    this.#config = { ...defaultCoordinatorConfig, ...deps.config };
+  }
+
+  /** JoinGroup: resolves when the join phase ends (or at once with an error). */
+  async join(groupId: string, req: JoinRequest): Promise<JoinResult> {
+    const reject = (error: number): JoinResult => ({ error, generation: -1, memberId: req.memberId, leaderId: '', members: [] });
+    const invalid = this.#checkGroupId(groupId);
+    if (invalid !== null) return reject(invalid);
+    const group = this.#group(groupId, true);
+    if (group === undefined) return reject(ErrorCode.POLICY_VIOLATION);
+    const r = await this.#request(group, (token) => ({ type: 'join', token, ...req }));
+    return r.type === 'join' ? r : reject(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
+
+  /** SyncGroup: this member's assignment in `generation`. */
+  async sync(groupId: string, memberId: string, generation: number): Promise<SyncResult> {
+    const group = this.#group(groupId, false);
+    if (group === undefined) return { error: this.#checkGroupId(groupId) ?? ErrorCode.UNKNOWN_MEMBER_ID, assignment: [] };
+    const r = await this.#request(group, (token) => ({ type: 'sync', token, memberId, generation }));
+    return r.type === 'sync' ? r : { error: ErrorCode.COORDINATOR_NOT_AVAILABLE, assignment: [] };
+  }
+
+  /** Heartbeat: NONE, or the reason the member must rejoin (22, 25, 27). */
+  async heartbeat(groupId: string, memberId: string, generation: number): Promise<number> {
+    return await this.#simple(groupId, (token) => ({ type: 'heartbeat', token, memberId, generation }));
+  }
+
+  /** LeaveGroup: the member is removed at once; the others rebalance. */
+  async leave(groupId: string, memberId: string): Promise<number> {
+    return await this.#simple(groupId, (token) => ({ type: 'leave', token, memberId }));
+  }
+
+  /**
+   * OffsetCommit: fenced by member id and generation (group.ts), then stored durably.
+   * Resolves once the offsets are fsynced; one result per partition, in request order.
+   */
+  async commitOffsets(groupId: string, memberId: string, generation: number, offsets: readonly OffsetToCommit[]): Promise<PartitionResult[]> {
+    const all = (error: number): PartitionResult[] => offsets.map((o) => ({ topic: o.topic, partition: o.partition, error }));
+    const fenced = await this.#simple(groupId, (token) => ({ type: 'commit', token, memberId, generation }));
+    if (fenced !== ErrorCode.NONE) return all(fenced);
+    const results = offsets.map((o): PartitionResult => ({ topic: o.topic, partition: o.partition, error: this.#checkOffset(o) }));
+    const valid = offsets.filter((_, i) => results[i]?.error === ErrorCode.NONE);
+    try {
+      await this.#deps.store.commit(groupId, valid, this.#deps.clock.now());
+    } catch {
+      return results.map((r) => (r.error === ErrorCode.NONE ? { ...r, error: ErrorCode.KAFKA_STORAGE_ERROR } : r));
+    }
+    return results;
+  }
+
+  /** OffsetFetch: committed offsets of `partitions`, or of every partition the group
+   * has committed when `partitions` is null. Needs no membership (anyone may look). */
+  fetchOffsets(groupId: string, partitions: readonly TopicPartition[] | null): FetchedOffset[] {
+    const { store } = this.#deps;
+    if (partitions === null) return store.offsets(groupId).map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata }));
+    return partitions.map(({ topic, partition }) => {
+      const c = store.committed(groupId, topic, partition);
+      return { topic, partition, offset: c?.offset ?? -1, metadata: c?.metadata ?? '' };
+    });
+  }
+
+  /** ListGroups: every group with members or with stored state, sorted by id. */
+  listGroups(): GroupListing[] {
+    const ids = new Set([...this.#groups.keys(), ...this.#deps.store.groups()]);
+    return [...ids].sort().map((groupId) => {
+      const g = this.#groups.get(groupId);
+      return { groupId, state: g?.state ?? 'Empty', members: g?.size ?? 0 };
+    });
+  }
+
+  /** DescribeGroups: members, generation, assignment and committed offsets; undefined
+   * for a group the coordinator has never heard of. */
+  describeGroup(groupId: string): GroupDetails | undefined {
+    const { store } = this.#deps;
+    const g = this.#groups.get(groupId);
+    if (g === undefined && !store.groups().includes(groupId)) return undefined;
+    const description: GroupDescription = g?.describe() ?? { groupId, state: 'Empty', generation: store.generation(groupId), leaderId: '', members: [] };
+    return { ...description, offsets: store.offsets(groupId) };
+  }
+
+  /** Stop every timer and answer held requests with COORDINATOR_NOT_AVAILABLE. */
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#timers.values()) this.#deps.clock.clearTimeout(t);
+    this.#timers.clear();
+    for (const [token, resolve] of this.#waiting) resolve({ type: 'heartbeat', token, error: ErrorCode.COORDINATOR_NOT_AVAILABLE });
+    this.#waiting.clear();
+  }
+
+  async #simple(groupId: string, make: (token: number) => GroupInput): Promise<number> {
+    const group = this.#group(groupId, false);
+    if (group === undefined) return this.#checkGroupId(groupId) ?? ErrorCode.UNKNOWN_MEMBER_ID;
+    const r = await this.#request(group, make);
+    return r.type === 'join' || r.type === 'sync' ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.error;
+  }
+
+  #checkGroupId(groupId: string): number | null {
+    return groupId.length === 0 || groupId.length > this.#config.groupIdLengthMax ? ErrorCode.INVALID_GROUP_ID : null;
+  }
+
+  #checkOffset(o: OffsetToCommit): number {
+    const count = this.#deps.partitionsOf(o.topic);
+    if (count === undefined || !(o.partition >= 0 && o.partition < count)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!Number.isSafeInteger(o.offset) || o.offset < 0) return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+    if (Buffer.byteLength(o.metadata, 'utf8') > this.#config.offsetMetadataBytesMax) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+    return ErrorCode.NONE;
+  }
+
+  /** The group's state machine; created (with its stored generation) if asked and
+   * the limit allows. */
+  #group(groupId: string, create: boolean): Group | undefined {
+    const existing = this.#groups.get(groupId);
+    if (existing !== undefined || !create || this.#closed) return existing;
+    if (this.#groups.size >= this.#config.groupsMax) {
+      this.#dropIdle();
+      if (this.#groups.size >= this.#config.groupsMax) return undefined;
+    }
+    const { random, store, partitionsOf } = this.#deps;
+    const group = new Group(groupId, {
+      partitionsOf,
+      newMemberId: (clientId) => `${clientId.slice(0, 64) || 'consumer'}-${randomHex(random)}`,
+      config: this.#config,
+      generation: store.generation(groupId),
+    });
+    this.#groups.set(groupId, group);
+    return group;
+  }
+
+  /** Forget empty groups whose generation is already durable (the store remembers it,
+   * and a new Group object picks it up). */
+  #dropIdle(): void {
+    for (const [id, g] of this.#groups) {
+      if (g.state === 'Empty' && g.generation === this.#deps.store.generation(id)) this.#groups.delete(id);
+    }
+  }
+
+  async #request(group: Group, make: (token: number) => GroupInput): Promise<GroupResponse> {
+    const token = this.#nextToken++;
+    const answered = new Promise<GroupResponse>((resolve) => this.#waiting.set(token, resolve));
+    this.#feed(group, make(token));
+    return await answered;
+  }
+
+  #feed(group: Group, input: GroupInput): void {
+    const { clock, store } = this.#deps;
+    const ready = group.handle(input, clock.now());
+    this.#schedule(group);
+    this.#delivery = this.#delivery.then(async () => {
+      let responses = ready.responses;
+      if (ready.persistGeneration !== undefined) {
+        try {
+          await store.recordGeneration(group.groupId, ready.persistGeneration, clock.now());
+        } catch {
+          // Not durable, so not announced: the members retry their join.
+          responses = responses.map((r) => (r.type === 'join' && r.error === ErrorCode.NONE ? { ...r, error: ErrorCode.COORDINATOR_NOT_AVAILABLE, generation: -1 } : r));
+        }
+      }
+      for (const r of responses) {
+        const resolve = this.#waiting.get(r.token);
+        this.#waiting.delete(r.token);
+        resolve?.(r);
+      }
+    });
+  }
+
+  /** Keep exactly one timer per group, at the deadline its state machine names. */
+  #schedule(group: Group): void {
+    const { clock } = this.#deps;
+    const old = this.#timers.get(group.groupId);
+    if (old !== undefined) clock.clearTimeout(old);
+    this.#timers.delete(group.groupId);
+    const deadlineMs = group.nextDeadlineMs();
+    if (deadlineMs === null || this.#closed) return;
+    const timer = clock.setTimeout(() => {
+      this.#timers.delete(group.groupId);
+      if (this.#groups.get(group.groupId) === group) this.#feed(group, { type: 'tick' });
+    }, deadlineMs - clock.now());
+    this.#timers.set(group.groupId, timer);
+  }
+}
+
+/** 48 random bits as 12 hex digits, from the Random seam. */
+function randomHex(random: Random): string {
+  const word = (): string => Math.floor(random() * 0x1000000).toString(16).padStart(6, '0');
+  return word() + word();
+}

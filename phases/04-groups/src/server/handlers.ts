@@ -1,0 +1,403 @@
+/**
+ * The broker's request handlers: decoded request in, response out, no sockets in sight.
+ * `RequestHandler.handle` routes a request by api key, decodes its body (a malformed body
+ * becomes an INVALID_REQUEST response, the connection lives on), runs the API against the
+ * partition named in the request (phase 3: the `PartitionManager` finds its log) and
+ * encodes the answer. It never rejects: every failure is a response with an error code
+ * (server/error-codes.ts). The consumer-group APIs (phase 4) are passed on to
+ * `GroupHandlers` (group-handlers.ts).
+ *
+ * Ordering obligations, written where they are kept:
+ * - Produce calls `Log.appendBatch` synchronously, before its first `await`, for every
+ *   batch of the request. The connection dispatches requests in the order they arrived,
+ *   and the log appends in call order, so pipelined produce requests get ascending offsets
+ *   and the batches of one request get contiguous ones. The one exception is a produce to
+ *   a topic being auto-created: it waits for the creation, chained behind the requests
+ *   for that topic that came before it, so the order still holds.
+ * - Produce answers only after `appendBatch` resolved, which is after fsync: an
+ *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
+ * - Names are checked before any lookup or creation (topic-name.ts): a bad name is
+ *   INVALID_TOPIC_EXCEPTION and touches nothing; `__` topics are never written by clients.
+ */
+import type { Clock } from '../clock.ts';
+import { OffsetOutOfRangeError, RecordTooLargeError } from '../errors.ts';
+import type { Log } from '../log.ts';
+import type { PartitionManager } from '../partition-manager.ts';
+import { validateBatch } from '../record-batch.ts';
+import { InvalidTopicError, UnknownTopicOrPartitionError } from '../topic-errors.ts';
+import { isInternalTopic, topicNameProblem, validateTopicName } from '../topic-name.ts';
+import type { TopicSpec } from '../topic-registry.ts';
+import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
+import { ApiVersions, type ApiVersionsResponse } from '../protocol/api-versions.ts';
+import { apiByKey, supportedVersions } from '../protocol/apis.ts';
+import type { ByteReader } from '../protocol/bytes.ts';
+import { CreateTopics, type CreateTopicsRequest, type CreateTopicsResponse, settingsFromConfigs, configsFromSettings } from '../protocol/create-topics.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import { Fetch, type FetchPartitionResult, type FetchRequest, type FetchResponse, fetchPartitionError } from '../protocol/fetch.ts';
+import { ApiKey, type RequestHeader } from '../protocol/header.ts';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/list-offsets.ts';
+import { Metadata, type MetadataRequest, type MetadataResponse, type TopicMetadata } from '../protocol/metadata.ts';
+import { Produce, type ProduceRequest, type ProduceResponse } from '../protocol/produce.ts';
+import { splitBatches } from '../protocol/records.ts';
+import { DescribeGroups } from '../protocol/describe-groups.ts';
+import { FindCoordinator } from '../protocol/find-coordinator.ts';
+import { Heartbeat } from '../protocol/heartbeat.ts';
+import { JoinGroup } from '../protocol/join-group.ts';
+import { LeaveGroup } from '../protocol/leave-group.ts';
+import { ListGroups } from '../protocol/list-groups.ts';
+import { OffsetCommit } from '../protocol/offset-commit.ts';
+import { OffsetFetch } from '../protocol/offset-fetch.ts';
+import { SyncGroup } from '../protocol/sync-group.ts';
+import { AppendNotifier } from './append-notifier.ts';
+import { errorCodeFor, errorMessageFor } from './error-codes.ts';
+import type { GroupHandlers } from './group-handlers.ts';
+
+/** What the handlers need from the broker around them. */
+export interface HandlerOptions {
+  /** Cap on a Fetch's long-poll wait. */
+  fetchWaitMsMax: number;
+  /** Cap on the bytes one Fetch reads, whatever the client asks for. */
+  fetchBytesMax: number;
+  /** Address announced in Metadata. */
+  advertisedHost: string;
+  advertisedPort: number;
+  /** Where unexpected errors (bugs) are reported. */
+  logger: (line: string) => void;
+  /** Create a missing topic on Produce, or on Metadata when the client allows it (Kafka `auto.create.topics.enable`). */
+  autoCreateTopics: boolean;
+  /** Partitions of an auto-created topic (Kafka `num.partitions`). */
+  defaultPartitions: number;
+  /** The consumer-group APIs (phase 4); without them those APIs answer COORDINATOR_NOT_AVAILABLE. */
+  groups?: GroupHandlers;
+}
+
+/** An encoded response body, now or later. */
+export type ResponseBody = Buffer[] | Promise<Buffer[]>;
+
+/** This broker's node id in Metadata; phase 5 gives every broker its own. */
+const NODE_ID = 0;
+
+/**
+ * Runs requests against the broker's topics and partitions.
+ * @example
+ * const handler = new RequestHandler(partitions, realClock, { fetchWaitMsMax: 30_000, fetchBytesMax: 8 << 20, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error, autoCreateTopics: false, defaultPartitions: 1 });
+ * const body = await handler.handle(header, reader);
+ */
+export class RequestHandler {
+  readonly #partitions: PartitionManager;
+  readonly #clock: Clock;
+  readonly #options: HandlerOptions;
+  readonly #appends: AppendNotifier;
+  /** Auto-creations in progress, so requests for the same topic wait for one creation, in order. */
+  readonly #creating = new Map<string, Promise<void>>();
+  #shuttingDown = false;
+
+  constructor(partitions: PartitionManager, clock: Clock, options: HandlerOptions) {
+    this.#partitions = partitions;
+    this.#clock = clock;
+    this.#options = options;
+    this.#appends = new AppendNotifier(clock);
+  }
+
+  /** Long-polling fetches currently parked (for tests and the demo). */
+  get parkedFetches(): number {
+    return this.#appends.size;
+  }
+
+  /** Stop taking writes and answer every parked fetch (and held JoinGroup) now. */
+  beginShutdown(): void {
+    this.#shuttingDown = true;
+    this.#appends.notifyAll();
+    this.#options.groups?.beginShutdown();
+  }
+
+  /** `#run` for a consumer-group API, or COORDINATOR_NOT_AVAILABLE when there is no
+   * coordinator (a handler built without one) or the broker is shutting down. */
+  #group<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (groups: GroupHandlers, req: Req) => Res | Promise<Res>): ResponseBody {
+    const groups = this.#options.groups;
+    if (groups === undefined || this.#shuttingDown) {
+      const reason = groups === undefined ? 'this broker coordinates no consumer groups' : 'broker is shutting down';
+      return api.encodeResponse(api.errorResponse(ErrorCode.COORDINATOR_NOT_AVAILABLE, reason));
+    }
+    return this.#run(api, body, (req) => run(groups, req));
+  }
+
+  /**
+   * Handle one request whose header is decoded; `body` is positioned at the request body
+   * and ends at the end of the frame. Resolves to the encoded response body; never rejects.
+   */
+  handle(header: RequestHeader, body: ByteReader): ResponseBody {
+    const api = apiByKey(header.apiKey);
+    if (api === undefined) {
+      return encodeBareResponse({
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `unknown api key ${header.apiKey}; ApiVersions lists the supported ones`,
+      });
+    }
+    if (header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
+      const message = `${api.name} v${header.apiVersion} is not supported (versions ${api.minVersion}-${api.maxVersion})`;
+      // Like Kafka, an unsupported ApiVersions request still gets the list, so the client can pick a version.
+      if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
+      return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
+    }
+    switch (header.apiKey) {
+      case ApiKey.Produce:
+        return this.#run(Produce, body, (req) => this.#produce(req));
+      case ApiKey.Fetch:
+        return this.#run(Fetch, body, (req) => this.#fetch(req));
+      case ApiKey.ListOffsets:
+        return this.#run(ListOffsets, body, (req) => this.#listOffsets(req));
+      case ApiKey.Metadata:
+        return this.#run(Metadata, body, (req) => this.#metadata(req));
+      case ApiKey.ApiVersions:
+        return this.#run(ApiVersions, body, () => this.#apiVersions(ErrorCode.NONE, null));
+      case ApiKey.CreateTopics:
+        return this.#run(CreateTopics, body, (req) => this.#createTopics(req));
+      case ApiKey.FindCoordinator:
+        return this.#group(FindCoordinator, body, (groups, req) => groups.findCoordinator(req));
+      case ApiKey.JoinGroup:
+        return this.#group(JoinGroup, body, (groups, req) => groups.joinGroup(req, header.clientId));
+      case ApiKey.SyncGroup:
+        return this.#group(SyncGroup, body, (groups, req) => groups.syncGroup(req));
+      case ApiKey.Heartbeat:
+        return this.#group(Heartbeat, body, (groups, req) => groups.heartbeat(req));
+      case ApiKey.LeaveGroup:
+        return this.#group(LeaveGroup, body, (groups, req) => groups.leaveGroup(req));
+      case ApiKey.OffsetCommit:
+        return this.#group(OffsetCommit, body, (groups, req) => groups.offsetCommit(req));
+      case ApiKey.OffsetFetch:
+        return this.#group(OffsetFetch, body, (groups, req) => groups.offsetFetch(req));
+      case ApiKey.DescribeGroups:
+        return this.#group(DescribeGroups, body, (groups, req) => groups.describeGroups(req));
+      case ApiKey.ListGroups:
+        return this.#group(ListGroups, body, (groups) => groups.listGroups());
+      default:
+        return encodeBareResponse({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `${api.name} has no handler` });
+    }
+  }
+
+  /** Decode, run, encode; turn every exception into an error response of the same API. */
+  #run<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (req: Req) => Res | Promise<Res>): ResponseBody {
+    const fail = (err: unknown): Buffer[] => {
+      const errorCode = errorCodeFor(err);
+      if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.#options.logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      return api.encodeResponse(api.errorResponse(errorCode, errorMessageFor(err)));
+    };
+    let result: Res | Promise<Res>;
+    try {
+      result = run(api.decodeRequest(body));
+    } catch (err) {
+      return fail(err);
+    }
+    if (result instanceof Promise) return result.then((res) => api.encodeResponse(res), fail);
+    return api.encodeResponse(result);
+  }
+
+  #produce(req: ProduceRequest): ProduceResponse | Promise<ProduceResponse> {
+    if (req.acks !== -1 && req.acks !== 1) {
+      return Produce.errorResponse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1 or 1, got ${req.acks}`);
+    }
+    if (req.timeoutMs < 0) return Produce.errorResponse(ErrorCode.INVALID_REQUEST, `timeoutMs must be >= 0, got ${req.timeoutMs}`);
+    if (this.#shuttingDown) return Produce.errorResponse(ErrorCode.BROKER_NOT_AVAILABLE, 'broker is shutting down');
+    validateTopicName(req.topic);
+    if (isInternalTopic(req.topic)) throw new InvalidTopicError(req.topic, 'internal topics (names starting with "__") cannot be produced to by clients');
+    const batches: Buffer[] = [];
+    for (const chunk of req.records) for (const batch of splitBatches(chunk)) batches.push(batch);
+    if (batches.length === 0) return Produce.errorResponse(ErrorCode.INVALID_REQUEST, 'Produce request carries no record batch');
+    // A topic being auto-created (now, or by an earlier request): append once it exists,
+    // behind the earlier requests for it (promise callbacks run in registration order).
+    const creating = this.#creating.get(req.topic) ?? (this.#partitions.topic(req.topic) === undefined ? this.#autoCreate(req.topic) : undefined);
+    if (creating !== undefined) return creating.then(() => this.#append(this.#partitions.log(req.topic, req.partition), batches));
+    return this.#append(this.#partitions.log(req.topic, req.partition), batches);
+  }
+
+  /** Append a request's batches to one partition's log; call synchronously (see the ordering notes). */
+  #append(log: Log, batches: Buffer[]): Promise<ProduceResponse> {
+    // `appendBatch` checks size, structure and CRC itself. With several batches, check them all
+    // first, so a request with one bad batch appends none of them.
+    if (batches.length > 1) {
+      for (const batch of batches) {
+        if (batch.length > log.config.batchBytesMax) throw new RecordTooLargeError(batch.length, log.config.batchBytesMax);
+        validateBatch(batch);
+      }
+    }
+    const appends = batches.map((batch) => log.appendBatch(batch));
+    return this.#acknowledge(log, appends);
+  }
+
+  async #acknowledge(log: Log, appends: Promise<{ baseOffset: number; lastOffset: number }>[]): Promise<ProduceResponse> {
+    try {
+      const results = await Promise.all(appends);
+      const first = results[0];
+      const last = results[results.length - 1];
+      if (first === undefined || last === undefined) throw new Error('acknowledge: no appends');
+      // Per-topic retention (retention.bytes) is applied after appends to that partition, in
+      // the log's own queue; Kafka runs the same check on a timer (log.retention.check.interval.ms).
+      if (log.config.retentionBytesMax !== -1) {
+        log.applyRetention().catch((err: unknown) => this.#options.logger(`retention in ${log.dir} failed: ${errorMessageFor(err)}`));
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        baseOffset: first.baseOffset,
+        lastOffset: last.lastOffset,
+        logStartOffset: log.logStartOffset,
+      };
+    } finally {
+      this.#appends.notifyAll();
+    }
+  }
+
+  /**
+   * Create `topic` with the default partition count if auto-creation is on; otherwise it
+   * is unknown. Concurrent callers for one topic share one creation.
+   */
+  #autoCreate(topic: string): Promise<void> {
+    if (!this.#options.autoCreateTopics) throw new UnknownTopicOrPartitionError(topic);
+    const creation = this.#partitions
+      .createTopic({ name: topic, partitions: this.#options.defaultPartitions })
+      .then(() => undefined)
+      .finally(() => this.#creating.delete(topic));
+    this.#creating.set(topic, creation);
+    return creation;
+  }
+
+  #fetch(req: FetchRequest): FetchResponse | Promise<FetchResponse> {
+    if (req.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxBytes must be > 0, got ${req.maxBytes}`);
+    if (req.maxWaitMs < 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxWaitMs must be >= 0, got ${req.maxWaitMs}`);
+    for (const t of req.topics) {
+      for (const p of t.partitions) {
+        if (p.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `${t.topic}-${p.partition}: partitionMaxBytes must be > 0, got ${p.maxBytes}`);
+      }
+    }
+    const waitMs = Math.min(req.maxWaitMs, this.#options.fetchWaitMsMax);
+    return this.#poll(req, this.#clock.now() + waitMs);
+  }
+
+  /**
+   * Answer now if any requested partition has something to say (records or an error);
+   * otherwise park until an append anywhere, then look again, until `deadlineMs`.
+   */
+  #poll(req: FetchRequest, deadlineMs: number): FetchResponse | Promise<FetchResponse> {
+    const waitMs = deadlineMs - this.#clock.now();
+    if (waitMs > 0 && !this.#shuttingDown && !this.#anyReadable(req)) {
+      return this.#appends.wait(waitMs).then(() => this.#poll(req, deadlineMs));
+    }
+    return this.#read(req);
+  }
+
+  /** Whether a fetch of `req` would return records or an error right now. */
+  #anyReadable(req: FetchRequest): boolean {
+    for (const t of req.topics) {
+      for (const p of t.partitions) {
+        try {
+          if (p.offset !== this.#partitions.log(t.topic, p.partition).logEndOffset) return true;
+        } catch {
+          return true; // an unknown topic or partition is answered at once
+        }
+      }
+    }
+    return false;
+  }
+
+  async #read(req: FetchRequest): Promise<FetchResponse> {
+    // The client's maxBytes is untrusted: without the cap, one request could make the
+    // broker read up to 2 GiB into memory.
+    let budgetBytes = Math.min(req.maxBytes, this.#options.fetchBytesMax);
+    const topics: FetchResponse['topics'] = [];
+    for (const t of req.topics) {
+      const partitions: FetchPartitionResult[] = [];
+      for (const p of t.partitions) {
+        const result = await this.#readPartition(t.topic, p.partition, p.offset, Math.min(p.maxBytes, budgetBytes));
+        for (const batch of result.records) budgetBytes -= batch.length;
+        partitions.push(result);
+      }
+      topics.push({ topic: t.topic, partitions });
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topics };
+  }
+
+  /** One partition's part of a fetch; failures become that partition's error code. */
+  async #readPartition(topic: string, partition: number, offset: number, maxBytes: number): Promise<FetchPartitionResult> {
+    let log: Log;
+    try {
+      log = this.#partitions.log(topic, partition);
+    } catch (err) {
+      return fetchPartitionError(partition, errorCodeFor(err), errorMessageFor(err));
+    }
+    try {
+      // The total budget is used up: nothing from this partition this time (not an error).
+      const records = maxBytes > 0 ? await log.read(offset, maxBytes) : [];
+      return { partition, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: log.logEndOffset, logStartOffset: log.logStartOffset, records };
+    } catch (err) {
+      const errorCode = errorCodeFor(err);
+      if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) this.#options.logger(`Fetch ${topic}-${partition} failed unexpectedly: ${errorMessageFor(err)}`);
+      // Tell the consumer where the log is, so it can reset its position without another request.
+      if (err instanceof OffsetOutOfRangeError) return fetchPartitionError(partition, errorCode, errorMessageFor(err), log.logEndOffset, log.logStartOffset);
+      return fetchPartitionError(partition, errorCode, errorMessageFor(err));
+    }
+  }
+
+  #listOffsets(req: ListOffsetsRequest): ListOffsetsResponse {
+    const log = this.#partitions.log(req.topic, req.partition);
+    if (req.timestamp === EARLIEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: log.logStartOffset };
+    if (req.timestamp === LATEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: log.logEndOffset };
+    return ListOffsets.errorResponse(
+      ErrorCode.INVALID_REQUEST,
+      `timestamp ${req.timestamp}: only ${EARLIEST_TIMESTAMP} (earliest) and ${LATEST_TIMESTAMP} (latest) are supported`,
+    );
+  }
+
+  #metadata(req: MetadataRequest): MetadataResponse | Promise<MetadataResponse> {
+    const { advertisedHost: host, advertisedPort: port } = this.#options;
+    const brokers = [{ nodeId: NODE_ID, host, port }];
+    const names = req.topics ?? this.#partitions.topics().map((t) => t.name);
+    // Topics to create first: named, legal, missing, not internal, and both sides allow it.
+    const missing = req.allowAutoTopicCreation && this.#options.autoCreateTopics
+      ? names.filter((n) => topicNameProblem(n) === null && !isInternalTopic(n) && this.#partitions.topic(n) === undefined)
+      : [];
+    const answer = (): MetadataResponse => ({ errorCode: ErrorCode.NONE, errorMessage: null, brokers, topics: names.map((n) => this.#topicMetadata(n)) });
+    if (missing.length === 0) return answer();
+    const creations = [...new Set(missing)].map((n) => (this.#creating.get(n) ?? this.#autoCreate(n)).catch(() => undefined));
+    return Promise.all(creations).then(answer);
+  }
+
+  /** One topic's Metadata entry (or its error). */
+  #topicMetadata(name: string): TopicMetadata {
+    const unknown = (errorCode: number): TopicMetadata => ({ errorCode, topic: name, isInternal: false, partitions: [], configs: [] });
+    if (topicNameProblem(name) !== null) return unknown(ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const spec: TopicSpec | undefined = this.#partitions.topic(name);
+    if (spec === undefined) return unknown(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return {
+      errorCode: ErrorCode.NONE,
+      topic: name,
+      isInternal: isInternalTopic(name),
+      partitions: Array.from({ length: spec.partitions }, (_, partition) => ({ partition, leaderId: NODE_ID })),
+      configs: configsFromSettings(spec),
+    };
+  }
+
+  /** Create each topic on its own (one bad topic does not stop the others), in request order. */
+  async #createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    if (this.#shuttingDown) return CreateTopics.errorResponse(ErrorCode.BROKER_NOT_AVAILABLE, 'broker is shutting down');
+    const topics: CreateTopicsResponse['topics'] = [];
+    for (const t of req.topics) {
+      try {
+        // Clients never create internal topics: no `internal` flag here (topic-registry.ts).
+        await this.#partitions.createTopic({ name: t.name, partitions: t.numPartitions, ...settingsFromConfigs(t.configs) });
+        topics.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (err) {
+        const errorCode = errorCodeFor(err);
+        if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) this.#options.logger(`CreateTopics ${t.name} failed unexpectedly: ${errorMessageFor(err)}`);
+        topics.push({ name: t.name, errorCode, errorMessage: errorMessageFor(err) });
+      }
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null, topics };
+  }
+
+  #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {
+    return { errorCode, errorMessage, apis: supportedVersions() };
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The typed errors this phase adds: everything that can go wrong when a request names a
+ * topic and a partition. They have the same shape as the log's errors (errors.ts): a
+ * string `code` to branch on and Kafka's numeric `kafkaErrorCode`, which the server
+ * puts on the wire unchanged and the client turns back into the same class, so a caller
+ * catches `TopicExistsError` rather than parsing a message. A bad per-topic setting
+ * reuses the log's `InvalidConfigError` (40) and a failed registry write its
+ * `StorageError` (56).
+ */
+
+/** Kafka's numeric error codes for the conditions this phase adds. */
+export const TOPIC_ERROR_CODES = {
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  INVALID_TOPIC_EXCEPTION: 17,
+  TOPIC_ALREADY_EXISTS: 36,
+  INVALID_PARTITIONS: 37,
+  POLICY_VIOLATION: 44,
+} as const;
+
+/** The string codes of topic errors (Kafka's names). */
+export type TopicErrorCode = keyof typeof TOPIC_ERROR_CODES | 'CORRUPT_REGISTRY';
+
+/**
+ * Base class of the errors about topics and partitions.
+ * @example
+ * try { await admin.createTopic({ name: 'orders', partitions: 3 }); }
+ * catch (e) { if (e instanceof TopicError && e.code === 'TOPIC_ALREADY_EXISTS') { ... } }
+ */
+export class TopicError extends Error {
+  /** Stable machine-readable code, e.g. `TOPIC_ALREADY_EXISTS`. */
+  readonly code: TopicErrorCode;
+  /** Kafka's numeric error code for the same condition, or null where none is sent. */
+  readonly kafkaErrorCode: number | null;
+
+  constructor(code: TopicErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.kafkaErrorCode = code === 'CORRUPT_REGISTRY' ? null : TOPIC_ERROR_CODES[code];
+  }
+}
+
+/** A topic name is illegal, or reserved for internal topics (INVALID_TOPIC_EXCEPTION, 17). */
+export class InvalidTopicError extends TopicError {
+  /** The rejected name, exactly as received (may contain anything). */
+  readonly topic: string;
+  constructor(topic: string, reason: string) {
+    super('INVALID_TOPIC_EXCEPTION', `invalid topic name ${JSON.stringify(topic)}: ${reason}`);
+    this.topic = topic;
+  }
+}
+
+/** The topic, or that partition of it, does not exist (UNKNOWN_TOPIC_OR_PARTITION, 3). */
+export class UnknownTopicOrPartitionError extends TopicError {
+  /** The topic named in the request. */
+  readonly topic: string;
+  /** The partition named in the request, if one was. */
+  readonly partition: number | undefined;
+  constructor(topic: string, partition?: number) {
+    super(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      partition === undefined ? `unknown topic ${JSON.stringify(topic)}` : `unknown topic or partition ${topic}-${partition}`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** CreateTopics named a topic that already exists (TOPIC_ALREADY_EXISTS, 36). */
+export class TopicExistsError extends TopicError {
+  /** The topic named in the request. */
+  readonly topic: string;
+  constructor(topic: string) {
+    super('TOPIC_ALREADY_EXISTS', `topic ${JSON.stringify(topic)} already exists`);
+    this.topic = topic;
+  }
+}
+
+/** A partition count outside [1, limit], or over the broker's total (INVALID_PARTITIONS, 37). */
+export class InvalidPartitionsError extends TopicError {
+  constructor(message: string) {
+    super('INVALID_PARTITIONS', message);
+  }
+}
+
+/** The broker already holds `topicsMax` topics (POLICY_VIOLATION, 44). */
+export class TopicLimitError extends TopicError {
+  constructor(message: string) {
+    super('POLICY_VIOLATION', message);
+  }
+}
+
+/** The registry file on disk fails its CRC or does not decode. The broker refuses to
+ * start rather than guess which topics existed. Never sent over the wire. */
+export class CorruptRegistryError extends TopicError {
+  constructor(path: string, reason: string) {
+    super('CORRUPT_REGISTRY', `topic registry ${path} is corrupt: ${reason}`);
+  }
+}
