@@ -3,12 +3,12 @@
  * process and wait until it says it is accepting connections; stop it again.
  *
  * Phase brokers are started exactly as a learner would start them:
- * `node_modules/.bin/tsx phases/0N-x/src/main.ts serve --dir D --port 0`, which prints
+ * `node --import <tsx loader> phases/0N-x/src/main.ts serve --dir D --port 0`, which prints
  * `listening on <host>:<port>` once it accepts. The port is read from that line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { processTreeCpuMs, processTreePids } from './proc-cpu.ts';
-import { repoRoot, tsxBin } from './paths.ts';
+import { repoRoot, tsxLoaderUrl } from './paths.ts';
 import type { BrokerHandle } from './adapters/types.ts';
 
 /** How to start one server process. */
@@ -26,11 +26,11 @@ export interface SpawnSpec {
   readonly stopDeadlineMs?: number;
 }
 
-/** Start a phase broker through tsx: `tsx <entry> serve --dir <dir> --port 0`. */
+/** Start a phase broker under tsx's loader: `node --import tsx <entry> serve --dir <dir> --port 0`. */
 export async function spawnPhaseBroker(entry: string, dir: string): Promise<BrokerHandle> {
   return await spawnServer({
-    command: tsxBin,
-    args: [entry, 'serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1'],
+    command: process.execPath,
+    args: ['--import', tsxLoaderUrl, entry, 'serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1'],
     readyPattern: /listening on [^\s:]+:(\d+)/,
   });
 }

@@ -1,5 +1,5 @@
 /**
- * Where things are on disk, for the harness: the repository root, the tsx binary
+ * Where things are on disk, for the harness: the repository root, tsx's loader
  * that runs each phase's TypeScript entry point, and the default results folder.
  */
 import { createRequire } from 'node:module';
@@ -9,8 +9,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Absolute path of the repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The tsx launcher in node_modules; it starts node as a child process with its loader. */
-export const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+/**
+ * tsx's loader, for `node --import <loader> entry.ts`. Brokers are started this way, not
+ * through the `tsx` launcher, which runs the program in a child process of its own: a
+ * SIGKILL to the launcher would leave the broker running as an orphan.
+ */
+export const tsxLoaderUrl = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Default folder for SVG charts and JSON results (commit-worthy). */
 export const resultsDir = join(repoRoot, 'bench', 'results');

@@ -10,13 +10,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Absolute path of the repository root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The tsx binary installed in node_modules, used to run TypeScript entry points. */
-export const tsxBin = join(repoRoot, 'node_modules', '.bin', 'tsx');
+/**
+ * tsx's loader, for `node --import <loader> entry.ts`. We start TypeScript entry points
+ * this way rather than through the `tsx` binary, because that binary runs the program
+ * in a child process of its own: a SIGKILL to the binary would leave the real program
+ * running as an orphan. With the loader, the pid a test holds is the program's pid.
+ */
+export const tsxLoaderUrl = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** A temporary directory and the function that removes it. */
 export interface TempDir {
@@ -102,9 +107,12 @@ export async function runCli(entry: string, args: readonly string[], opts: RunOp
   });
 }
 
-/** Start a TypeScript entry point under tsx with piped stdio; the caller owns the process. */
+/**
+ * Start a TypeScript entry point (with tsx's loader, in one process) with piped stdio;
+ * the caller owns the process: its pid is the program's, so a signal reaches it directly.
+ */
 export function spawnCli(entry: string, args: readonly string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): ChildProcess {
-  return spawn(tsxBin, [resolve(repoRoot, entry), ...args], {
+  return spawn(process.execPath, ['--import', tsxLoaderUrl, resolve(repoRoot, entry), ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { freePort, propertySeed, tempDir, waitFor, waitForLine } from '../src/testing.ts';
+import { freePort, propertySeed, spawnCli, stopProcess, tempDir, waitFor, waitForLine } from '../src/testing.ts';
 
 describe('shared testing helpers', () => {
   it('removes a temp dir and everything in it, twice without error', () => {
@@ -64,6 +64,23 @@ describe('shared testing helpers', () => {
     } finally {
       if (saved === undefined) delete process.env.FC_SEED;
       else process.env.FC_SEED = saved;
+    }
+  });
+});
+
+describe('spawnCli', () => {
+  it('runs the TypeScript program itself as the child, so a SIGKILL leaves no orphan', async () => {
+    const dir = tempDir('shared-spawn-');
+    try {
+      const entry = join(dir.path, 'pid.ts');
+      writeFileSync(entry, "const pid: number = process.pid;\nconsole.log(`pid ${pid}`);\nsetInterval(() => undefined, 1000);\n");
+      const child = spawnCli(entry, []);
+      const m = await waitForLine(child.stdout as NodeJS.ReadableStream, /^pid (\d+)$/);
+      expect(Number(m[1])).toBe(child.pid);
+      await stopProcess(child);
+      expect(child.signalCode).toBe('SIGKILL');
+    } finally {
+      dir.remove();
     }
   });
 });

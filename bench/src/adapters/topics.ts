@@ -13,7 +13,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { spawnServer } from '../broker-process.ts';
-import { repoRoot, tsxBin } from '../paths.ts';
+import { repoRoot, tsxLoaderUrl } from '../paths.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
 
 type ProducerModule = typeof import('../../../phases/03-topics/src/client/producer.ts');
@@ -44,8 +44,8 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
     ack: `after the broker's fsync (phase ${phase}: one append + fsync per produce request, topic '${BENCH_TOPIC}' with 1 partition)`,
     startBroker: (dir) =>
       spawnServer({
-        command: tsxBin,
-        args: [`${src}/main.ts`, 'serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1', '--auto-create-topics', '--default-partitions', '1'],
+        command: process.execPath,
+        args: ['--import', tsxLoaderUrl, `${src}/main.ts`, 'serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1', '--auto-create-topics', '--default-partitions', '1'],
         readyPattern: /listening on [^\s:]+:(\d+)/,
       }),
     async createProducer(port): Promise<BenchProducer> {
