@@ -5,6 +5,7 @@
  */
 import { Log } from '../../../phases/01-log/src/log.ts';
 import { FsStorage } from '../../../phases/01-log/src/storage.ts';
+import { embeddedLog } from './common.ts';
 import type { EmbeddedLog, TargetAdapter } from './types.ts';
 
 /** The phase-1 adapter (embedded only). */
@@ -15,12 +16,6 @@ export const adapter: TargetAdapter = {
   ack: 'when Log.append resolves (after its fsync)',
   createProducer: () => Promise.reject(new Error('phase 1 has no broker: only --mode embedded measures it')),
   async openEmbeddedLog(dir): Promise<EmbeddedLog> {
-    const log = await Log.open(new FsStorage(), dir);
-    return {
-      append: async (values) => {
-        await log.append(values.map((value) => ({ value })));
-      },
-      close: () => log.close(),
-    };
+    return embeddedLog(await Log.open(new FsStorage(), dir));
   },
 };

@@ -12,6 +12,7 @@ import { Producer } from '../../../phases/02-wire/src/client/producer.ts';
 import { Log } from '../../../phases/02-wire/src/log.ts';
 import { FsStorage } from '../../../phases/02-wire/src/storage.ts';
 import { spawnPhaseBroker } from '../broker-process.ts';
+import { benchConsumer, embeddedLog } from './common.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
 
 /** The phase-2 adapter. */
@@ -34,23 +35,9 @@ export const adapter: TargetAdapter = {
   async createConsumer(port): Promise<BenchConsumer> {
     const consumer = new Consumer({ host: '127.0.0.1', port, fromOffset: 0, maxWaitMs: 100 });
     await consumer.connect();
-    return {
-      fetch: async (offset) => {
-        const r = await consumer.fetchResult(offset);
-        let valueBytes = 0;
-        for (const rec of r.records) valueBytes += rec.value?.length ?? 0;
-        return { records: r.records.length, valueBytes, nextOffset: r.nextOffset };
-      },
-      close: () => consumer.disconnect(),
-    };
+    return benchConsumer(consumer);
   },
   async openEmbeddedLog(dir): Promise<EmbeddedLog> {
-    const log = await Log.open(new FsStorage(), dir);
-    return {
-      append: async (values) => {
-        await log.append(values.map((value) => ({ value })));
-      },
-      close: () => log.close(),
-    };
+    return embeddedLog(await Log.open(new FsStorage(), dir));
   },
 };

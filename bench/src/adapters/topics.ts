@@ -14,6 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { spawnServer } from '../broker-process.ts';
 import { repoRoot, tsxLoaderUrl } from '../paths.ts';
+import { benchConsumer, embeddedLog } from './common.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
 
 type ProducerModule = typeof import('../../../phases/03-topics/src/client/producer.ts');
@@ -61,24 +62,10 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
     async createConsumer(port): Promise<BenchConsumer> {
       const consumer = new Consumer({ host: '127.0.0.1', port, topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100 });
       await consumer.connect();
-      return {
-        fetch: async (offset) => {
-          const r = await consumer.fetchResult(offset);
-          let valueBytes = 0;
-          for (const rec of r.records) valueBytes += rec.value?.length ?? 0;
-          return { records: r.records.length, valueBytes, nextOffset: r.nextOffset };
-        },
-        close: () => consumer.disconnect(),
-      };
+      return benchConsumer(consumer);
     },
     async openEmbeddedLog(dir): Promise<EmbeddedLog> {
-      const log = await Log.open(new FsStorage(), dir);
-      return {
-        append: async (values) => {
-          await log.append(values.map((value) => ({ value })));
-        },
-        close: () => log.close(),
-      };
+      return embeddedLog(await Log.open(new FsStorage(), dir));
     },
   };
 }

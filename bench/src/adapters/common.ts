@@ -1,0 +1,42 @@
+/**
+ * The pieces every phase adapter shares: wrapping a phase's Log as the embedded
+ * target and a phase's Consumer as the catch-up reader. The Log API (phase 1) and the
+ * consumer's `fetchResult` have the same shape in every phase so far, so the wrappers
+ * are typed structurally rather than against one phase's classes.
+ */
+import type { BenchConsumer, EmbeddedLog } from './types.ts';
+
+/** What the embedded benchmark needs from a phase's Log. */
+export interface LogLike {
+  append(records: readonly { value: Buffer }[]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** What the consume benchmark needs from a phase's Consumer. */
+export interface ConsumerLike {
+  fetchResult(offset: number): Promise<{ records: readonly { value: Buffer | null }[]; nextOffset: number }>;
+  disconnect(): Promise<void>;
+}
+
+/** Each `append(values)` becomes one `log.append` of one batch (one write, one fsync). */
+export function embeddedLog(log: LogLike): EmbeddedLog {
+  return {
+    append: async (values) => {
+      await log.append(values.map((value) => ({ value })));
+    },
+    close: () => log.close(),
+  };
+}
+
+/** Each `fetch(offset)` is one Fetch request; counts records and value bytes. */
+export function benchConsumer(consumer: ConsumerLike): BenchConsumer {
+  return {
+    fetch: async (offset) => {
+      const r = await consumer.fetchResult(offset);
+      let valueBytes = 0;
+      for (const rec of r.records) valueBytes += rec.value?.length ?? 0;
+      return { records: r.records.length, valueBytes, nextOffset: r.nextOffset };
+    },
+    close: () => consumer.disconnect(),
+  };
+}
