@@ -16,6 +16,7 @@ import type { Clock } from './clock.ts';
 import { Connection } from './client/connection.ts';
 import { throwIfError } from './client/errors.ts';
 import { GroupConsumer } from './client/group-consumer.ts';
+import { MetadataCache } from './client/metadata.ts';
 import { DescribeGroups } from './protocol/describe-groups.ts';
 import type { PartitionRef } from './protocol/group-fields.ts';
 import { ListGroups } from './protocol/list-groups.ts';
@@ -44,6 +45,15 @@ const formatPartitions = (list: readonly PartitionRef[]): string => (list.length
  * await consumeWithGroup({ host: '127.0.0.1', port: 9092, topic: 't', groupId: 'g', max: 10, ... }, console.log, console.error);
  */
 export async function consumeWithGroup(opts: GroupConsumeOptions, out: (line: string) => Promise<void> | void, say: (line: string) => void): Promise<void> {
+  // A group subscribed to a missing topic would wait, assigned nothing, forever (KafkaJS
+  // does the same). A command line should say so instead, like plain `consume` does:
+  // UNKNOWN_TOPIC_OR_PARTITION, exit 1, before joining (and creating) the group.
+  const probe = await Connection.connect({ host: opts.host, port: opts.port, clientId: 'cli-consumer' });
+  try {
+    await new MetadataCache(() => probe, opts.clock).topic(opts.topic);
+  } finally {
+    await probe.close();
+  }
   const consumer = new GroupConsumer({
     host: opts.host,
     port: opts.port,

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { tpKey, type TopicPartition } from '../src/groups/assignor.ts';
-import { GroupCoordinator, type JoinResult } from '../src/groups/coordinator.ts';
+import { GroupCoordinator, resolveCoordinatorConfig, type JoinResult } from '../src/groups/coordinator.ts';
+import { InvalidConfigError } from '../src/errors.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
 import { OffsetsStore } from '../src/groups/offsets-store.ts';
 import { MemoryStorage } from '../src/memory-storage.ts';
 import { seededRandom } from '../src/random.ts';
+import { Broker } from '../src/server/broker.ts';
 
 const DIR = '/data/__consumer_offsets';
 const SESSION_MS = 1000;
@@ -151,5 +153,34 @@ describe('group coordinator', () => {
     expect((await coordinator.join('g2', req)).error).toBe(ErrorCode.POLICY_VIOLATION);
     expect(await coordinator.leave('g1', a.memberId)).toBe(0);
     expect((await coordinator.join('g2', req)).error).toBe(0);
+  });
+
+  it('accepts session and rebalance timeouts, group ids and commit metadata at their bounds, and rejects one past', async () => {
+    const store = await OffsetsStore.open(new MemoryStorage(), DIR);
+    const config = { sessionTimeoutMsMin: 100, sessionTimeoutMsMax: 1000, rebalanceTimeoutMsMax: 2000, groupIdLengthMax: 5, offsetMetadataBytesMax: 4 };
+    const coordinator = new GroupCoordinator({ clock: new ManualClock(), random: seededRandom(3), store, partitionsOf: () => 1, config });
+    opened.push({ coordinator, store });
+    const req = { memberId: '', clientId: 'c', topics: ['t'], owned: [], sessionTimeoutMs: 100, rebalanceTimeoutMs: 2000 };
+    expect((await coordinator.join('g1', { ...req, sessionTimeoutMs: 99 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect((await coordinator.join('g1', { ...req, sessionTimeoutMs: 1001 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect((await coordinator.join('g1', { ...req, rebalanceTimeoutMs: 2001 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    expect((await coordinator.join('abcdef', req)).error).toBe(ErrorCode.INVALID_GROUP_ID);
+    expect((await coordinator.join('g2', { ...req, sessionTimeoutMs: 1000 })).error).toBe(ErrorCode.NONE);
+    const a = await coordinator.join('abcde', req);
+    expect(a.error).toBe(ErrorCode.NONE);
+    expect((await coordinator.sync('abcde', a.memberId, a.generation)).error).toBe(ErrorCode.NONE);
+    const commit = (metadata: string) => coordinator.commitOffsets('abcde', a.memberId, a.generation, [{ topic: 't', partition: 0, offset: 1, metadata }]);
+    expect((await commit('éé'))[0]?.error).toBe(ErrorCode.NONE); // 4 bytes of UTF-8
+    expect((await commit('abcde'))[0]?.error).toBe(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+    expect(coordinator.fetchOffsets('abcde', null)).toEqual([{ topic: 't', partition: 0, offset: 1, metadata: 'éé' }]);
+  });
+
+  it('refuses a nonsense limit when the broker starts, before it listens', async () => {
+    expect(resolveCoordinatorConfig({ membersMax: 1, groupsMax: 1, groupIdLengthMax: 0x7fff, offsetMetadataBytesMax: 0 }).membersMax).toBe(1);
+    for (const bad of [{ membersMax: 0 }, { groupsMax: 0 }, { sessionTimeoutMsMin: 5000, sessionTimeoutMsMax: 1000 }, { rebalanceTimeoutMsMax: 0 }, { groupIdLengthMax: 0x8000 }, { offsetMetadataBytesMax: -1 }, { initialRebalanceDelayMs: 1.5 }]) {
+      expect(() => resolveCoordinatorConfig(bad), JSON.stringify(bad)).toThrow(InvalidConfigError);
+    }
+    await expect(Broker.start({ dir: '/data', port: 0, groups: { membersMax: 0 } }, { storage: new MemoryStorage() })).rejects.toThrow(/groups\.membersMax/);
+    await expect(Broker.start({ dir: '/data', port: 0, offsets: { compactBatchRecordsMax: 0 } }, { storage: new MemoryStorage() })).rejects.toThrow(/offsets\.compactBatchRecordsMax/);
   });
 });

@@ -162,5 +162,16 @@ describe('consume --group, as processes over TCP', () => {
     const bad = await runCli(MAIN, ['describe-group', '--port', String(port), '--group', 'nobody']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^error: .*GROUP_ID_NOT_FOUND/);
+
+    // Bad input is one line on stderr and exit 1, not a member waiting forever for a
+    // topic that does not exist (nor a group created for it).
+    const missing = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'nope', '--group', 'lost', '--max', '1'], { timeoutMs: 20_000 });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: UNKNOWN_TOPIC_OR_PARTITION[^\n]*\n$/);
+    const short = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'early', '--session-timeout-ms', '99', '--max', '1'], { timeoutMs: 20_000 });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^error: INVALID_SESSION_TIMEOUT[^\n]*\n$/);
+    const groups = await runCli(MAIN, ['groups', '--port', String(port)]);
+    expect(groups.stdout.split('\n').map((line) => line.split('\t')[0])).not.toContain('lost');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOffsetsRecord, encodeOffsetsRecord, CorruptOffsetsError, type OffsetsRecord } from '../src/groups/offsets-records.ts';
-import { OffsetsStore, type OffsetToCommit } from '../src/groups/offsets-store.ts';
+import { OffsetsStore, resolveOffsetsStoreConfig, type OffsetToCommit } from '../src/groups/offsets-store.ts';
+import { InvalidConfigError } from '../src/errors.ts';
 import { MemoryStorage } from '../src/memory-storage.ts';
 import type { Storage, StorageFile } from '../src/storage.ts';
 
@@ -176,6 +177,15 @@ describe('offsets store', () => {
     const again = await OffsetsStore.open(memory, DIR);
     expect(again.committed('g', 't', 0)?.offset).toBe(1);
     await again.close();
+  });
+
+  it('takes compaction settings at their bounds and refuses one past, before touching the disk', async () => {
+    expect(resolveOffsetsStoreConfig({ compactRecordsMin: 1, compactRatio: 1, compactBatchRecordsMax: 1 })).toMatchObject({ compactRecordsMin: 1, compactRatio: 1, compactBatchRecordsMax: 1 });
+    for (const bad of [{ compactRecordsMin: 0 }, { compactRatio: 0.99 }, { compactRatio: Number.NaN }, { compactBatchRecordsMax: 0 }]) {
+      expect(() => resolveOffsetsStoreConfig(bad), JSON.stringify(bad)).toThrow(InvalidConfigError);
+    }
+    // A batch size of 0 would otherwise make the first compaction loop forever.
+    await expect(OffsetsStore.open(new MemoryStorage(), DIR, { compactBatchRecordsMax: 0 })).rejects.toThrow(InvalidConfigError);
   });
 
   it('refuses to start on a CURRENT file that names no log', async () => {

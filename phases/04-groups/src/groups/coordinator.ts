@@ -16,6 +16,7 @@
  * leader, and FindCoordinator says which broker it is; with one broker, it is always us.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
+import { InvalidConfigError } from '../errors.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import type { Random } from '../random.ts';
 import type { TopicPartition } from './assignor.ts';
@@ -48,6 +49,31 @@ export const defaultCoordinatorConfig: CoordinatorConfig = {
   groupIdLengthMax: 255,
   offsetMetadataBytesMax: 4096,
 };
+
+/**
+ * Fill in defaults and check every bound, so a nonsense setting fails at broker start
+ * instead of at the first JoinGroup (a `membersMax` of 0, or a session-timeout range
+ * with min above max, would refuse every member). Throws {@link InvalidConfigError}.
+ * @example resolveCoordinatorConfig({ membersMax: 2 }).groupsMax // 10000
+ */
+export function resolveCoordinatorConfig(partial: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
+  const c: CoordinatorConfig = { ...defaultCoordinatorConfig };
+  for (const [name, v] of Object.entries(partial)) if (v !== undefined) Object.assign(c, { [name]: v });
+  const check = (name: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => {
+    const v = c[name];
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new InvalidConfigError(`groups.${name} must be an integer in [${min}, ${max}], got ${v}`);
+  };
+  check('sessionTimeoutMsMin', 1);
+  check('sessionTimeoutMsMax', c.sessionTimeoutMsMin);
+  check('rebalanceTimeoutMsMax', 1);
+  check('membersMax', 1);
+  check('initialRebalanceDelayMs', 0);
+  check('groupsMax', 1);
+  // Both travel as i16-length strings (protocol/bytes.ts), so 32,767 is the most they can be.
+  check('groupIdLengthMax', 1, 0x7fff);
+  check('offsetMetadataBytesMax', 0, 0x7fff);
+  return c;
+}
 
 /** What the coordinator needs from the broker. */
 export interface CoordinatorDeps {
@@ -126,7 +152,7 @@ export class GroupCoordinator {
 
   constructor(deps: CoordinatorDeps) {
     this.#deps = deps;
-    this.#config = { ...defaultCoordinatorConfig, ...deps.config };
+    this.#config = resolveCoordinatorConfig(deps.config);
   }
 
   /** JoinGroup: resolves when the join phase ends (or at once with an error). */

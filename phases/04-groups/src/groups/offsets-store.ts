@@ -36,7 +36,7 @@
 import { join } from 'node:path';
 import { Log, type LogConfig } from '../log.ts';
 import type { RecordInput } from '../record-batch.ts';
-import { StorageError } from '../errors.ts';
+import { InvalidConfigError, StorageError } from '../errors.ts';
 import { mkdirDurable, type Storage } from '../storage.ts';
 import { compareTopicPartitions, type TopicPartition } from './assignor.ts';
 import { CorruptOffsetsError, decodeOffsetsRecord, encodeOffsetsRecord, keyId, type OffsetCommitValue, type OffsetsRecord } from './offsets-records.ts';
@@ -67,6 +67,25 @@ export const defaultOffsetsStoreConfig: OffsetsStoreConfig = {
   compactBatchRecordsMax: 500,
   log: {},
 };
+
+/**
+ * Fill in defaults and check every bound. A `compactBatchRecordsMax` of 0 would make the
+ * first compaction loop forever; a `compactRatio` below 1 would compact after every
+ * commit. Throws {@link InvalidConfigError}.
+ * @example resolveOffsetsStoreConfig({ compactRecordsMin: 10 }).compactRatio // 2
+ */
+export function resolveOffsetsStoreConfig(partial: Partial<OffsetsStoreConfig> = {}): OffsetsStoreConfig {
+  const c: OffsetsStoreConfig = { ...defaultOffsetsStoreConfig };
+  for (const [name, v] of Object.entries(partial)) if (v !== undefined) Object.assign(c, { [name]: v });
+  const check = (name: 'compactRecordsMin' | 'compactBatchRecordsMax', min: number): void => {
+    const v = c[name];
+    if (!Number.isSafeInteger(v) || v < min) throw new InvalidConfigError(`offsets.${name} must be an integer >= ${min}, got ${v}`);
+  };
+  check('compactRecordsMin', 1);
+  check('compactBatchRecordsMax', 1);
+  if (!Number.isFinite(c.compactRatio) || c.compactRatio < 1) throw new InvalidConfigError(`offsets.compactRatio must be a number >= 1, got ${c.compactRatio}`);
+  return c;
+}
 
 /** One offset to commit. */
 export interface OffsetToCommit extends TopicPartition {
@@ -124,10 +143,11 @@ export class OffsetsStore {
   /**
    * Open the store in `dir` (created at the first write if missing): remove what an
    * interrupted compaction left behind, open the live log (phase-1 recovery runs) and
-   * replay it. Throws {@link CorruptOffsetsError} if a record does not decode.
+   * replay it. Throws {@link CorruptOffsetsError} if a record does not decode, and
+   * InvalidConfigError on a bad `config` (see {@link resolveOffsetsStoreConfig}).
    */
   static async open(storage: Storage, dir: string, config: Partial<OffsetsStoreConfig> = {}): Promise<OffsetsStore> {
-    const full = { ...defaultOffsetsStoreConfig, ...config };
+    const full = resolveOffsetsStoreConfig(config);
     if (!(await storage.exists(dir))) return new OffsetsStore(storage, dir, full, null, 'log-0');
     const current = await storage.readFile(join(dir, CURRENT_FILE));
     const logName = current === null ? 'log-0' : current.toString('utf8');

@@ -25,8 +25,8 @@
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, realClock } from '../clock.ts';
-import { GroupCoordinator } from '../groups/coordinator.ts';
-import { OFFSETS_DIR, OffsetsStore } from '../groups/offsets-store.ts';
+import { GroupCoordinator, resolveCoordinatorConfig } from '../groups/coordinator.ts';
+import { OFFSETS_DIR, OffsetsStore, resolveOffsetsStoreConfig } from '../groups/offsets-store.ts';
 import { PartitionManager, type TopicMetadata } from '../partition-manager.ts';
 import { type Random, realRandom } from '../random.ts';
 import { FsStorage, type Storage } from '../storage.ts';
@@ -117,6 +117,9 @@ export class Broker {
    */
   static async start(config: Partial<BrokerConfig>, deps: BrokerDeps = {}): Promise<Broker> {
     const resolved = resolveBrokerConfig(config);
+    // Checked before anything opens: the coordinator is only built once we listen.
+    resolveCoordinatorConfig(resolved.groups);
+    resolveOffsetsStoreConfig(resolved.offsets);
     const logger = deps.logger ?? ((line: string) => process.stderr.write(`broker: ${line}\n`));
     const storage = deps.storage ?? new FsStorage();
     const partitions = await PartitionManager.open(storage, resolved.dir, {
