@@ -39,6 +39,7 @@ import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log
 import type { RecordInput } from './record-batch.ts';
 import { Broker } from './server/broker.ts';
 import { type BrokerConfig, BROKER_DEFAULTS, BrokerConfigError } from './server/config.ts';
+import { DEFAULT_REGISTRY_LIMITS, type RegistryLimits } from './topic-registry.ts';
 import { FsStorage } from './storage.ts';
 import { runTopicsDemo } from './topics-demo.ts';
 import { dumpDataDirLines, isDataDir } from './topics-dump.ts';
@@ -112,6 +113,9 @@ Broker limits (serve):
   --fetch-wait-ms-max N     longest fetch long poll (default ${BROKER_DEFAULTS.fetchWaitMsMax})
   --fetch-bytes-max N       most bytes one fetch reads, whatever the client asks (default ${BROKER_DEFAULTS.fetchBytesMax})
   --shutdown-deadline-ms N  graceful shutdown waits this long for in-flight requests (default ${BROKER_DEFAULTS.shutdownDeadlineMs})
+  --topics-max N            topics at most, internal ones included (default ${DEFAULT_REGISTRY_LIMITS.topicsMax})
+  --partitions-per-topic-max N  partitions of one topic at most (default ${DEFAULT_REGISTRY_LIMITS.partitionsPerTopicMax})
+  --partitions-total-max N  partitions over all topics at most (default ${DEFAULT_REGISTRY_LIMITS.partitionsTotalMax})
   -h, --help           show this help
 
 Exit status: 0 success, 1 runtime error, 2 usage error.`;
@@ -327,6 +331,13 @@ const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
   'shutdown-deadline-ms': 'shutdownDeadlineMs',
 };
 
+/** `serve` options for the topic registry's bounds (topic-registry.ts). */
+const TOPIC_LIMIT_OPTIONS: Record<string, keyof RegistryLimits> = {
+  'topics-max': 'topicsMax',
+  'partitions-per-topic-max': 'partitionsPerTopicMax',
+  'partitions-total-max': 'partitionsTotalMax',
+};
+
 async function commandServe(args: readonly string[]): Promise<void> {
   const spec: OptionSpec = {
     dir: { type: 'string' },
@@ -336,7 +347,7 @@ async function commandServe(args: readonly string[]): Promise<void> {
     'auto-create-topics': { type: 'boolean' },
     'default-partitions': { type: 'string' },
   };
-  for (const name of Object.keys(BROKER_LIMIT_OPTIONS)) spec[name] = { type: 'string' };
+  for (const name of [...Object.keys(BROKER_LIMIT_OPTIONS), ...Object.keys(TOPIC_LIMIT_OPTIONS)]) spec[name] = { type: 'string' };
   const values = parseOptions('serve', args, spec);
   if (values.help === true) return printUsage();
   const config: Partial<BrokerConfig> = {
@@ -350,6 +361,12 @@ async function commandServe(args: readonly string[]): Promise<void> {
     const n = integerOption(values, option, 0);
     if (n !== undefined) Object.assign(config, { [key]: n });
   }
+  const topicLimits: Partial<RegistryLimits> = {};
+  for (const [option, key] of Object.entries(TOPIC_LIMIT_OPTIONS)) {
+    const n = integerOption(values, option, 0);
+    if (n !== undefined) topicLimits[key] = n;
+  }
+  config.topicLimits = topicLimits;
   const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
   if (segmentBytesMax !== undefined) config.log = { segmentBytesMax };
 
@@ -360,12 +377,16 @@ async function commandServe(args: readonly string[]): Promise<void> {
     if (e instanceof InvalidConfigError || e instanceof BrokerConfigError) throw new UsageError(firstLine(e));
     throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
   }
-  process.stderr.write(`data in ${config.dir}: ${broker.topics().length} topics\n`);
-  process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Handlers first, then "listening": until Node has a handler, a signal gets the OS's
+  // default action and kills us, so a supervisor (or test) that sends SIGINT as soon as
+  // it reads the line would otherwise sometimes see a crash instead of a clean stop.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  process.stderr.write(`data in ${config.dir}: ${broker.topics().length} topics\n`);
+  process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
+  const signal = await signalled;
   // A second signal while shutting down means "now": exit without waiting for the deadline.
   const forceExit = (): never => process.exit(1);
   process.once('SIGTERM', forceExit);

@@ -26,6 +26,7 @@ import {
   TopicRegistry,
   decodeRegistry,
   encodeRegistry,
+  resolveRegistryLimits,
   validateTopicSpec,
   type TopicSpec,
 } from '../src/topic-registry.ts';
@@ -205,6 +206,34 @@ describe('validateTopicSpec', () => {
 
   it('has sane defaults', () => {
     expect(DEFAULT_REGISTRY_LIMITS.partitionsTotalMax).toBeGreaterThan(0);
+  });
+});
+
+describe('resolveRegistryLimits', () => {
+  it('fills defaults, ignoring fields set to undefined (an unset option must not lift a limit)', () => {
+    expect(resolveRegistryLimits()).toEqual(DEFAULT_REGISTRY_LIMITS);
+    expect(resolveRegistryLimits({ topicsMax: undefined, partitionsPerTopicMax: 7 })).toEqual({ ...DEFAULT_REGISTRY_LIMITS, partitionsPerTopicMax: 7 });
+    expect(resolveRegistryLimits({ topicsMax: 1, partitionsPerTopicMax: 1, partitionsTotalMax: 1 })).toEqual({ topicsMax: 1, partitionsPerTopicMax: 1, partitionsTotalMax: 1 });
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('rejects %d for every limit', (bad) => {
+    for (const name of ['topicsMax', 'partitionsPerTopicMax', 'partitionsTotalMax'] as const) {
+      expect(() => resolveRegistryLimits({ [name]: bad })).toThrow(InvalidConfigError);
+      expect(() => resolveRegistryLimits({ [name]: bad })).toThrow(new RegExp(`^${name} must be an integer >= 1`));
+    }
+  });
+
+  it('TopicRegistry.open enforces the limits it is given, at and past each bound, and rejects bad ones before touching the disk', async () => {
+    const mem = new MemoryStorage();
+    await expect(TopicRegistry.open(mem, DIR, { topicsMax: 0 })).rejects.toThrow(InvalidConfigError);
+    expect(await mem.exists(DIR)).toBe(false);
+    const r = await TopicRegistry.open(mem, DIR, { topicsMax: 2, partitionsPerTopicMax: 3, partitionsTotalMax: undefined });
+    expect(r.limits).toEqual({ topicsMax: 2, partitionsPerTopicMax: 3, partitionsTotalMax: DEFAULT_REGISTRY_LIMITS.partitionsTotalMax });
+    await expect(r.create({ name: 'big', partitions: 4 })).rejects.toThrow(InvalidPartitionsError);
+    await r.create({ name: 'a', partitions: 3 });
+    await r.create({ name: 'b', partitions: 1 });
+    await expect(r.create({ name: 'c', partitions: 1 })).rejects.toThrow(TopicLimitError);
+    expect(names(r)).toEqual(['a', 'b']);
   });
 });
 

@@ -56,6 +56,29 @@ describe('phase 3 CLI', () => {
     expect(demo.stdout).toMatch(/topic orders: 3 partitions\nDone: the broker closed cleanly\./);
   });
 
+  it('serve takes the topic limits as options: a bad one is a usage error, a set one is enforced with a one-line error', async () => {
+    const limited = join(tmp.path, 'limited');
+    const [bad, overDefault] = await Promise.all([
+      runCli(MAIN, ['serve', '--dir', join(tmp.path, 'never'), '--port', '0', '--topics-max', '0']),
+      runCli(MAIN, ['create-topic', '--port', port, '--name', 'wide', '--partitions', '1001']),
+    ]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'error: topicLimits.topicsMax must be an integer >= 1, got 0\n']);
+    expect([overDefault.code, overDefault.stderr]).toEqual([1, 'error: INVALID_PARTITIONS: partitions must be an integer in [1, 1000], got 1001\n']);
+    const small = spawnCli(MAIN, ['serve', '--dir', limited, '--port', '0', '--topics-max', '1', '--partitions-per-topic-max', '2']);
+    try {
+      const [, smallPort = ''] = await waitForLine(small.stdout as NodeJS.ReadableStream, /^listening on 127\.0\.0\.1:(\d+)$/);
+      const tooWide = await runCli(MAIN, ['create-topic', '--port', smallPort, '--name', 'a', '--partitions', '3']);
+      expect([tooWide.code, tooWide.stderr]).toEqual([1, 'error: INVALID_PARTITIONS: partitions must be an integer in [1, 2], got 3\n']);
+      expect((await runCli(MAIN, ['create-topic', '--port', smallPort, '--name', 'a', '--partitions', '2'])).code).toBe(0);
+      const second = await runCli(MAIN, ['create-topic', '--port', smallPort, '--name', 'b', '--partitions', '1']);
+      expect([second.code, second.stderr]).toEqual([1, 'error: POLICY_VIOLATION: the broker already holds topicsMax=1 topics\n']);
+      expect(readdirSync(limited).sort()).toEqual(['a-0', 'a-1', 'topics.registry']);
+    } finally {
+      await stopProcess(small);
+    }
+    expect(readdirSync(tmp.path).sort()).toEqual(['data', 'limited']);
+  });
+
   it('topics lists them; produce routes by key and prints <partition>\\t<offset>; consume reads all or one partition', async () => {
     const keys = ['alice', 'bob', 'carol', 'alice', 'dave', 'bob', 'alice'];
     const input = keys.map((k, i) => `${k}:event-${i}`).join('\n');

@@ -21,6 +21,7 @@ import { Produce } from '../src/protocol/produce.ts';
 import { splitBatches } from '../src/protocol/records.ts';
 import { decodeBatch, encodeBatch } from '../src/record-batch.ts';
 import { Broker } from '../src/server/broker.ts';
+import { BrokerConfigError } from '../src/server/config.ts';
 import { REGISTRY_FILE } from '../src/topic-registry.ts';
 import { TOPIC, type RawClient, testResources } from './wire-helpers.ts';
 
@@ -106,6 +107,45 @@ describe('CreateTopics', () => {
     expect(readdirSync(dataDir).sort()).toEqual(before.inside);
     expect(b.broker.topics().map((x) => x.name)).toEqual([TOPIC]);
     expect(b.logs).toEqual([]);
+  });
+});
+
+describe('topic limits', () => {
+  it('topicsMax, partitionsPerTopicMax and partitionsTotalMax hold over the wire at and past each bound, creating nothing past them', async () => {
+    // The helper's own topic counts: one topic of one partition already.
+    const b = await t.broker({ topicLimits: { topicsMax: 3, partitionsPerTopicMax: 4, partitionsTotalMax: 6 } });
+    const c = await t.raw(b.port);
+    const res = await call(c, CreateTopics, { topics: [create('wide', 5), create('four', 4), create('one', 1), create('two', 1), create('three', 1)] });
+    expect(res.topics.map((x) => [x.name, x.errorCode])).toEqual([
+      ['wide', ErrorCode.INVALID_PARTITIONS], // past partitionsPerTopicMax
+      ['four', ErrorCode.NONE], // at partitionsPerTopicMax; 5 partitions in all
+      ['one', ErrorCode.NONE], // 6 = partitionsTotalMax, 3 = topicsMax
+      ['two', ErrorCode.INVALID_PARTITIONS], // past partitionsTotalMax
+      ['three', ErrorCode.INVALID_PARTITIONS],
+    ]);
+    expect(readdirSync(b.dir).sort()).toEqual(['four-0', 'four-1', 'four-2', 'four-3', 'one-0', `${TOPIC}-0`, REGISTRY_FILE].sort());
+
+    const roomy = await t.broker({ topicLimits: { topicsMax: 2 } });
+    const c2 = await t.raw(roomy.port);
+    const res2 = await call(c2, CreateTopics, { topics: [create('second', 1), create('third', 1)] });
+    expect(res2.topics.map((x) => [x.name, x.errorCode])).toEqual([
+      ['second', ErrorCode.NONE], // at topicsMax
+      ['third', ErrorCode.POLICY_VIOLATION], // past it
+    ]);
+    expect(res2.topics[1]?.errorMessage).toMatch(/topicsMax=2/);
+    expect(roomy.broker.topics().map((x) => x.name)).toEqual(['second', TOPIC].sort());
+  });
+
+  it('a bad limit, or defaultPartitions over partitionsPerTopicMax, stops Broker.start before it creates anything', async () => {
+    const tmp = tempDir('topics-limits-');
+    t.defer(() => tmp.remove());
+    const dir = join(tmp.path, 'data');
+    for (const topicLimits of [{ topicsMax: 0 }, { partitionsPerTopicMax: -1 }, { partitionsTotalMax: 1.5 }]) {
+      await expect(Broker.start({ dir, port: 0, topicLimits })).rejects.toThrow(BrokerConfigError);
+    }
+    await expect(Broker.start({ dir, port: 0, topicLimits: { topicsMax: 0 } })).rejects.toThrow('topicLimits.topicsMax must be an integer >= 1, got 0');
+    await expect(Broker.start({ dir, port: 0, defaultPartitions: 5, topicLimits: { partitionsPerTopicMax: 4 } })).rejects.toThrow(/defaultPartitions \(5\)/);
+    expect(readdirSync(tmp.path)).toEqual([]);
   });
 });
 

@@ -33,7 +33,7 @@
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { mkdirDurable, type Storage } from './storage.ts';
-import { StorageError } from './errors.ts';
+import { InvalidConfigError, StorageError } from './errors.ts';
 import { resolveLogConfig } from './log.ts';
 import { CorruptRegistryError, InvalidPartitionsError, InvalidTopicError, TopicExistsError, TopicLimitError } from './topic-errors.ts';
 import { isInternalTopic, topicNameProblem } from './topic-name.ts';
@@ -76,6 +76,29 @@ export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
   partitionsPerTopicMax: 1000,
   partitionsTotalMax: 1000,
 };
+
+/**
+ * Fill in the default of every limit not given (a field set to `undefined` counts as not
+ * given, so an unset CLI option cannot switch a limit off) and check each is an integer
+ * >= 1. Throws the log's `InvalidConfigError`. Pure.
+ * @example
+ * resolveRegistryLimits({ topicsMax: 10 }); // { topicsMax: 10, partitionsPerTopicMax: 1000, partitionsTotalMax: 1000 }
+ * resolveRegistryLimits({ topicsMax: 0 });  // throws InvalidConfigError
+ */
+export function resolveRegistryLimits(limits: Partial<RegistryLimits> = {}): RegistryLimits {
+  const resolved: RegistryLimits = { ...DEFAULT_REGISTRY_LIMITS };
+  for (const name of Object.keys(DEFAULT_REGISTRY_LIMITS) as (keyof RegistryLimits)[]) {
+    const v: unknown = limits[name];
+    if (v === undefined) continue;
+    // Without this check a 0, NaN or negative limit would refuse every topic, and NaN
+    // compares false with everything, so it would refuse none.
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+      throw new InvalidConfigError(`${name} must be an integer >= 1, got ${String(v)}`);
+    }
+    resolved[name] = v;
+  }
+  return resolved;
+}
 
 /**
  * Check a topic spec against the rules and the current registry; throw the typed error a
@@ -214,10 +237,13 @@ export class TopicRegistry {
   /**
    * Load the registry from `<dir>/topics.registry` (an empty registry if there is none),
    * creating `dir` durably if needed and discarding a temp file left by a crashed update.
+   * Bad `limits` throw InvalidConfigError ({@link resolveRegistryLimits}) before any of that.
    * @example
    * const registry = await TopicRegistry.open(new FsStorage(), '/var/lib/commitlog');
    */
   static async open(storage: Storage, dir: string, limits: Partial<RegistryLimits> = {}): Promise<TopicRegistry> {
+    // Checked before anything touches the disk.
+    const resolvedLimits = resolveRegistryLimits(limits);
     // Durably: the data directory's own name lives in its parent, and if a crash lost
     // it, the first registry written inside would vanish with it.
     await mkdirDurable(storage, dir);
@@ -230,7 +256,7 @@ export class TopicRegistry {
     const path = join(dir, REGISTRY_FILE);
     const bytes = await storage.readFile(path);
     const topics = bytes === null ? [] : decodeRegistry(bytes, path);
-    return new TopicRegistry(storage, dir, { ...DEFAULT_REGISTRY_LIMITS, ...limits }, topics);
+    return new TopicRegistry(storage, dir, resolvedLimits, topics);
   }
 
   /** Every topic, sorted by name. */

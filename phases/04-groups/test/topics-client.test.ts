@@ -159,6 +159,12 @@ describe('Producer routing', () => {
     expect(runs.length).toBeGreaterThan(2);
     for (const run of runs) for (let i = 1; i < run.length; i++) expect(run[i]).toBe((run[i - 1] as number) + 1);
     expect(p.requestsSent).toBe(runs.length);
+    // Each reported (partition, offset) is where that record really is (PITFALLS: the Go
+    // project spread a keyless batch over partitions but reported one for all of it).
+    const stored = new Map((await readAll(b.port, 'fill')).map((r) => [`${r.partition}@${r.offset}`, r.value?.toString()]));
+    expect(stored.size).toBe(24);
+    results.forEach((r, i) => expect(stored.get(`${r.partition}@${r.offset}`)).toBe(`${i}`.padEnd(40, '.')));
+    expect(new Set(results.map((r) => r.partition)).size).toBeGreaterThan(1);
   });
 
   it('an unknown partition refreshes metadata once, then fails without sending; an unknown topic fails until created', async () => {

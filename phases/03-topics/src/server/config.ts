@@ -6,7 +6,7 @@
  * rejects nonsense (a zero frame size, a negative timeout) before anything starts.
  */
 import type { LogConfig } from '../log.ts';
-import type { RegistryLimits } from '../topic-registry.ts';
+import { type RegistryLimits, resolveRegistryLimits } from '../topic-registry.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {
@@ -92,6 +92,17 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('shutdownDeadlineMs', 0);
   atLeast('defaultPartitions', 1);
   if (typeof config.autoCreateTopics !== 'boolean') throw new BrokerConfigError(`autoCreateTopics must be a boolean, got ${String(config.autoCreateTopics)}`);
+  let topicLimits: RegistryLimits;
+  try {
+    topicLimits = resolveRegistryLimits(config.topicLimits);
+  } catch (e) {
+    throw new BrokerConfigError(`topicLimits.${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Otherwise every auto-creation would fail with INVALID_PARTITIONS, long after start.
+  if (config.defaultPartitions > topicLimits.partitionsPerTopicMax) {
+    throw new BrokerConfigError(`defaultPartitions (${config.defaultPartitions}) must not exceed topicLimits.partitionsPerTopicMax (${topicLimits.partitionsPerTopicMax})`);
+  }
+  config.topicLimits = topicLimits;
   return config;
 }
 
