@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CourseError, defaultPhasesDir, findPhases, isMainModule, repoRoot, resolvePhase, runMain, type PhaseDir } from './phases.ts';
 
 /** The usage text for a missing phase argument. */
@@ -51,14 +52,22 @@ export interface Command {
 }
 
 /**
- * The command that runs a phase: `tsx phases/0N-x/src/main.ts …args`, or
- * `vitest run --project 0N-x …args` for the test command. Runs from the repository
- * root, where vitest.config.ts lives.
+ * The command that runs a phase: `node --import <tsx loader> phases/0N-x/src/main.ts …args`,
+ * or `vitest run --project 0N-x …args` for the test command. Runs from the repository
+ * root, where vitest.config.ts lives. The phase runs under tsx's loader in one process
+ * (not the `tsx` launcher, which would add a process of its own), so the signals this
+ * runner forwards reach the phase itself.
  */
 export function phaseCommand(phase: PhaseDir, parsed: PhaseArgs, root: string = repoRoot): Command {
-  const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
-  if (parsed.test) return { bin: bin('vitest'), args: ['run', '--project', phase.name, ...parsed.args], cwd: root };
-  return { bin: bin('tsx'), args: [join(phase.path, 'src', 'main.ts'), ...parsed.args], cwd: root };
+  const modules = join(root, 'node_modules');
+  if (parsed.test) return { bin: join(modules, '.bin', 'vitest'), args: ['run', '--project', phase.name, ...parsed.args], cwd: root };
+  const loader = pathToFileURL(join(modules, 'tsx', 'dist', 'loader.mjs')).href;
+  return { bin: process.execPath, args: ['--import', loader, phaseEntry(phase), ...parsed.args], cwd: root };
+}
+
+/** The phase's entry point, `phases/0N-x/src/main.ts`. */
+export function phaseEntry(phase: PhaseDir): string {
+  return join(phase.path, 'src', 'main.ts');
 }
 
 /**
@@ -99,8 +108,8 @@ export async function main(argv: readonly string[], phasesDir: string = process.
   const parsed = parsePhaseArgs(argv);
   const phase = resolvePhase(findPhases(phasesDir), parsed.phase);
   const cmd = phaseCommand(phase, parsed);
-  if (!parsed.test && !existsSync(cmd.args[0] ?? '')) throw new CourseError(`phases/${phase.name}/src/main.ts does not exist`);
-  if (!existsSync(cmd.bin)) throw new CourseError(`${cmd.bin} not found; run npm ci first`);
+  if (!parsed.test && !existsSync(phaseEntry(phase))) throw new CourseError(`phases/${phase.name}/src/main.ts does not exist`);
+  if (!existsSync(parsed.test ? cmd.bin : join(repoRoot, 'node_modules', 'tsx'))) throw new CourseError('dependencies not installed; run npm ci first');
   return await runCommand(cmd);
 }
 

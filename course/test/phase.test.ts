@@ -5,6 +5,7 @@
  * reaches the phase and the runner exits with the phase's code.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot, spawnCli, stopProcess, tempDir, waitForExit, waitForLine, type TempDir } from '../../shared/src/testing.ts';
 import { main, parsePhaseArgs, phaseCommand, runCommand } from '../src/phase.ts';
@@ -61,11 +62,11 @@ describe('resolvePhase', () => {
 });
 
 describe('phaseCommand', () => {
-  it('runs main.ts under tsx, or the phase project under vitest', () => {
+  it('runs main.ts under tsx\'s loader in one node process, or the phase project under vitest', () => {
     const phase = resolvePhase(findPhases(dir.path), '2');
     expect(phaseCommand(phase, parsePhaseArgs(['2', 'serve', '--port', '0']), '/r')).toEqual({
-      bin: '/r/node_modules/.bin/tsx',
-      args: [join(dir.path, '02-wire/src/main.ts'), 'serve', '--port', '0'],
+      bin: process.execPath,
+      args: ['--import', 'file:///r/node_modules/tsx/dist/loader.mjs', join(dir.path, '02-wire/src/main.ts'), 'serve', '--port', '0'],
       cwd: '/r',
     });
     expect(phaseCommand(phase, parsePhaseArgs(['2', 'test']), '/r')).toEqual({
@@ -85,6 +86,30 @@ describe('phaseCommand', () => {
 });
 
 describe('npm run phase (subprocess)', () => {
+  it('a SIGTERM sent to `npm run phase` itself reaches the phase (no orphaned broker)', async () => {
+    const waiting = [
+      "process.on('SIGTERM', () => { console.log('phase got SIGTERM'); process.exit(0); });",
+      "console.log('phase ready');",
+      // If the signal never arrives (the failure this test looks for) we are orphaned
+      // when npm is stopped: notice the new parent and exit, so no process outlives the test.
+      'const parent = process.ppid;',
+      'setInterval(() => { if (process.ppid !== parent) process.exit(1); }, 100);',
+    ].join('\n');
+    writeTree(dir.path, { '02-wire/src/main.ts': waiting });
+    // npm runs a script through `sh -c`, and sh does not pass a SIGTERM on to its child:
+    // the `exec` in the package.json script is what makes npm's own signal reach us.
+    const npm = spawn('npm', ['run', 'phase', '2'], { cwd: repoRoot, env: { ...process.env, COURSE_PHASES_DIR: dir.path }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const stdout = npm.stdout;
+      await waitForLine(stdout, /^phase ready$/);
+      const got = waitForLine(stdout, /^phase got SIGTERM$/);
+      npm.kill('SIGTERM');
+      await got;
+    } finally {
+      await stopProcess(npm);
+    }
+  });
+
   it('forwards SIGTERM to the phase and exits with its code', async () => {
     const waiting = [
       "process.on('SIGTERM', () => { console.log('phase got SIGTERM'); process.exit(7); });",
