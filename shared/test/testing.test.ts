@@ -75,10 +75,14 @@ describe('spawnCli', () => {
       const entry = join(dir.path, 'pid.ts');
       writeFileSync(entry, "const pid: number = process.pid;\nconsole.log(`pid ${pid}`);\nsetInterval(() => undefined, 1000);\n");
       const child = spawnCli(entry, []);
-      const m = await waitForLine(child.stdout as NodeJS.ReadableStream, /^pid (\d+)$/);
-      expect(Number(m[1])).toBe(child.pid);
-      await stopProcess(child);
-      expect(child.signalCode).toBe('SIGKILL');
+      try {
+        const m = await waitForLine(child.stdout as NodeJS.ReadableStream, /^pid (\d+)$/);
+        expect(Number(m[1])).toBe(child.pid);
+        await stopProcess(child);
+        expect(child.signalCode).toBe('SIGKILL');
+      } finally {
+        await stopProcess(child); // a no-op when the test got that far; otherwise the program runs forever
+      }
     } finally {
       dir.remove();
     }

@@ -154,7 +154,9 @@ describe('typed exceptions', () => {
     const connecting = Connection.connect({ port: address.port, clock, requestTimeoutMs: 1_000 });
     await waitFor(() => requested);
     clock.advance(999);
+    expect(clock.pendingTimers).toBe(1); // the request's timeout is still armed at 999 ms
     clock.advance(1);
+    expect(clock.pendingTimers).toBe(0); // and fired at 1000 ms
     await expect(connecting).rejects.toBeInstanceOf(RequestTimeoutError);
   });
 });

@@ -258,7 +258,9 @@ describe('concurrency and pipelining', () => {
   });
 
   it('pipelined requests are answered in request order, even when an earlier one waits (long poll woken by a produce)', async () => {
-    const b = await broker();
+    // On a ManualClock that never advances the fetch's 20 s wait cannot run out: only the
+    // produce can answer it.
+    const b = await broker({}, { clock: new ManualClock() });
     const a = await raw(b.port);
     const p = await raw(b.port);
     a.sendRequest(Fetch, fetchOne({ offset: 0, maxBytes: 1 << 20, maxWaitMs: 20_000 }), 1);
@@ -270,10 +272,8 @@ describe('concurrency and pipelining', () => {
     await p.nextFrame();
     expect(a.bufferedFrames).toBe(0);
 
-    const startMs = Date.now();
     p.sendRequest(Produce, produceReq([batchOf('wake')]), 2);
     const fetched = await a.nextResponse(Fetch);
-    expect(Date.now() - startMs).toBeLessThan(10_000);
     expect(fetched.correlationId).toBe(1);
     expect(decodeBatch(Buffer.concat(partitionOf(fetched.res).records)).records.map((r) => r.value?.toString())).toEqual(['wake']);
     expect((await a.nextResponse(ListOffsets)).correlationId).toBe(2);

@@ -145,7 +145,8 @@ describe('consume --group, as processes over TCP', () => {
     cleanups.push(() => dir.remove());
     const port = await freePort();
     await startBroker(dir, port);
-    await runCli(MAIN, ['create-topic', '--port', String(port), '--name', 'one', '--partitions', '1']);
+    const created = await runCli(MAIN, ['create-topic', '--port', String(port), '--name', 'one', '--partitions', '1']);
+    expect(created.code, created.stderr).toBe(0);
     const produce = await runCli(MAIN, ['produce', '--port', String(port), '--topic', 'one'], { input: 'a\nb\nc\n' });
     expect(produce.code, produce.stderr).toBe(0);
     const early = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'early', '--max', '2']);
@@ -155,7 +156,8 @@ describe('consume --group, as processes over TCP', () => {
 
     const late = watch(spawnCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'late', '--from-latest', '--max', '1']));
     await waitFor(() => assignment(late).length === 1, 30_000, 50);
-    await runCli(MAIN, ['produce', '--port', String(port), '--topic', 'one'], { input: 'd\n' });
+    const producedLate = await runCli(MAIN, ['produce', '--port', String(port), '--topic', 'one'], { input: 'd\n' });
+    expect([producedLate.code, producedLate.stdout]).toEqual([0, '0\t3\n']);
     expect((await waitForExit(late.child)).code).toBe(0);
     expect(late.out).toEqual(['0\t3\td']);
 
