@@ -70,9 +70,11 @@ describe('load loops', () => {
     // slowest were charged ~150 ms although every individual request took ~1 ms once sent.
     expect(r.histogram.max / 1000).toBeGreaterThan(120);
     expect(r.histogram.percentile(75) / 1000).toBeGreaterThan(20);
-    // The generator itself was never stalled (the target was), and it says so.
+    // The generator itself was not what stalled (the target was), and it says so: its own
+    // lag is recorded for every send and sits below the latency charged for the stall.
+    // (Compared with each other, not with a wall-clock bound, so a busy machine cannot flake it.)
     expect(r.lagHistogram.count).toBe(120);
-    expect(r.lagHistogram.percentile(50) / 1000).toBeLessThan(20);
+    expect(r.lagHistogram.percentile(50)).toBeLessThan(r.histogram.percentile(75));
   });
 
   it('open loop: slots split the rate between workers', async () => {
