@@ -1,9 +1,9 @@
 /**
  * CPU time of another process tree, read from Linux `/proc/<pid>/stat`.
  *
- * The broker is started through tsx, which runs the real node process as its child
- * (and esbuild as a grandchild), so the broker's cost is the sum over the spawned
- * process and every descendant. Fields used from `stat` (1-based, after the `comm`
+ * The broker runs as one node process under tsx's loader, but tsx may start esbuild
+ * as a child and a target may fork helpers (redis-server does, to rewrite its AOF), so
+ * the cost is summed over the spawned process and every descendant. Fields used from `stat` (1-based, after the `comm`
  * field in parentheses, which may itself contain spaces and parentheses):
  * 4 ppid, 14 utime, 15 stime, 16 cutime, 17 cstime — all times in clock ticks.
  */

@@ -1,6 +1,6 @@
 /**
  * Phase 2 adapter: the first phase with a broker. Served mode starts
- * `tsx phases/02-wire/src/main.ts serve --dir D --port 0` as its own process and
+ * `node --import <tsx loader> phases/02-wire/src/main.ts serve --dir D --port 0` as its own process and
  * drives it with phase 2's own client library: one `Producer` (one TCP connection)
  * per benchmark producer, `send({ messages })` resolving once the broker has appended
  * and fsynced the batch. Lingering is left at its default (0): in the closed loop each

@@ -1,6 +1,6 @@
 /**
  * Adapter for the phases with topics (phase 3 on). Served mode starts
- * `tsx phases/0N-name/src/main.ts serve --auto-create-topics --default-partitions 1` as
+ * `node --import <tsx loader> phases/0N-name/src/main.ts serve --auto-create-topics --default-partitions 1` as
  * its own process and drives it with that phase's own client library: one `Producer`
  * (one TCP connection) per benchmark producer, sending to the one-partition topic
  * `bench`, so the workload is the same single log phase 2 serves and the figures
