@@ -21,6 +21,7 @@
 import { strict as assert } from 'node:assert';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { StorageError } from './errors.ts';
+import { type Random, seededRandom } from './random.ts';
 import type { Storage, StorageFile } from './storage.ts';
 
 interface FileNode {
@@ -57,19 +58,7 @@ export interface CrashOptions {
    */
   tornBytes?: number | 'random';
   /** Source of randomness for `'random'`, returning [0, 1). Default: a PRNG seeded by the constructor. */
-  random?: () => number;
-}
-
-/** A small deterministic PRNG (mulberry32), so `'random'` tears are reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  random?: Random;
 }
 
 function newDir(): DirNode {
@@ -94,7 +83,7 @@ export class MemoryStorage implements Storage {
   #root: DirNode = newDir();
   /** Bumped by every crash; handles from an older generation are dead. */
   #generation = 0;
-  readonly #random: () => number;
+  readonly #random: Random;
 
   /** @param opts.seed seed of the PRNG used by `crash({ tornBytes: 'random' })` without `random`. */
   constructor(opts: { seed?: number } = {}) {
