@@ -2,8 +2,8 @@
  * A vitest reporter that ends the run with one plain line CI can read:
  * `N passed, N failed` (plus `, N skipped` when any test was skipped).
  *
- * A test file that fails to import (syntax error, missing module, a throw at top
- * level) has no tests to count; it is counted as one failure so it cannot hide.
+ * A test file that fails without a failed test (it does not import, or a beforeAll
+ * throws and its tests are skipped) is counted as one failure so it cannot hide.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -13,17 +13,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const mod of testModules) {
-      let counted = 0;
+      let failedHere = 0;
       for (const test of mod.children.allTests()) {
-        counted++;
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
-      // A module-level error (import failure, throw in a hook) fails the file even
-      // when every counted test passed.
-      if (mod.errors().length > 0 || (counted === 0 && mod.state() === 'failed')) failed++;
+      // A file can fail with no failed test: an import error, or a throw in a
+      // beforeAll (its tests are then reported as skipped). Count it as one failure.
+      if (failedHere === 0 && (mod.state() === 'failed' || mod.errors().length > 0)) failedHere = 1;
+      failed += failedHere;
     }
     failed += unhandledErrors.length;
     const tail = skipped > 0 ? `, ${skipped} skipped` : '';

@@ -1,6 +1,6 @@
 /**
  * The public API of phase 1, in one import: the Log, the Storage seam and its two
- * implementations, the RecordBatch v2 codec, and the typed errors. Later phases
+ * implementations, the Random seam, the RecordBatch v2 codec, and the typed errors. Later phases
  * (the wire server, topics, replication) build on these names.
  * @example
  * import { Log, FsStorage } from './index.ts';
@@ -29,6 +29,7 @@ export {
   type SegmentInfo,
 } from './log.ts';
 export { type CrashOptions, MemoryStorage } from './memory-storage.ts';
+export { type Random, randomInt, realRandom, seededRandom } from './random.ts';
 export { INDEX_ENTRY_BYTES, type IndexEntry } from './offset-index.ts';
 export {
   BATCH_HEADER_BYTES,
