@@ -39,6 +39,7 @@ import { realClock } from './clock.ts';
 import { runDemo } from './demo.ts';
 import { consumeWithGroup, describeGroup, listGroups } from './group-commands.ts';
 import { runGroupDemo } from './group-demo.ts';
+import { type CoordinatorConfig, defaultCoordinatorConfig } from './groups/coordinator.ts';
 import { runOffsetsBench } from './groups/offsets-bench.ts';
 import { formatTimeline, parseChanges, timeline } from './groups/timeline.ts';
 import { Connection } from './client/connection.ts';
@@ -147,6 +148,11 @@ Broker limits (serve):
   --topics-max N            topics at most, internal ones included (default ${DEFAULT_REGISTRY_LIMITS.topicsMax})
   --partitions-per-topic-max N  partitions of one topic at most (default ${DEFAULT_REGISTRY_LIMITS.partitionsPerTopicMax})
   --partitions-total-max N  partitions over all topics at most (default ${DEFAULT_REGISTRY_LIMITS.partitionsTotalMax})
+  --group-min-session-timeout-ms N  shortest session a member may ask for (default ${defaultCoordinatorConfig.sessionTimeoutMsMin})
+  --group-max-session-timeout-ms N  longest session a member may ask for (default ${defaultCoordinatorConfig.sessionTimeoutMsMax})
+  --group-max-size N        members of one group at most (default ${defaultCoordinatorConfig.membersMax})
+  --groups-max N            consumer groups held at most (default ${defaultCoordinatorConfig.groupsMax})
+  --offset-metadata-bytes-max N  metadata bytes on one committed offset (default ${defaultCoordinatorConfig.offsetMetadataBytesMax})
   -h, --help           show this help
 
 Exit status: 0 success, 1 runtime error, 2 usage error.`;
@@ -395,6 +401,15 @@ const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
   'shutdown-deadline-ms': 'shutdownDeadlineMs',
 };
 
+/** `serve` options for the group coordinator's bounds, named like Kafka's broker configs (groups/coordinator.ts). */
+const GROUP_LIMIT_OPTIONS: Record<string, keyof CoordinatorConfig> = {
+  'group-min-session-timeout-ms': 'sessionTimeoutMsMin',
+  'group-max-session-timeout-ms': 'sessionTimeoutMsMax',
+  'group-max-size': 'membersMax',
+  'groups-max': 'groupsMax',
+  'offset-metadata-bytes-max': 'offsetMetadataBytesMax',
+};
+
 /** `serve` options for the topic registry's bounds (topic-registry.ts). */
 const TOPIC_LIMIT_OPTIONS: Record<string, keyof RegistryLimits> = {
   'topics-max': 'topicsMax',
@@ -411,7 +426,7 @@ async function commandServe(args: readonly string[]): Promise<void> {
     'auto-create-topics': { type: 'boolean' },
     'default-partitions': { type: 'string' },
   };
-  for (const name of [...Object.keys(BROKER_LIMIT_OPTIONS), ...Object.keys(TOPIC_LIMIT_OPTIONS)]) spec[name] = { type: 'string' };
+  for (const name of [...Object.keys(BROKER_LIMIT_OPTIONS), ...Object.keys(TOPIC_LIMIT_OPTIONS), ...Object.keys(GROUP_LIMIT_OPTIONS)]) spec[name] = { type: 'string' };
   const values = parseOptions('serve', args, spec);
   if (values.help === true) return printUsage();
   const config: Partial<BrokerConfig> = {
@@ -431,6 +446,12 @@ async function commandServe(args: readonly string[]): Promise<void> {
     if (n !== undefined) topicLimits[key] = n;
   }
   config.topicLimits = topicLimits;
+  const groupLimits: Partial<CoordinatorConfig> = {};
+  for (const [option, key] of Object.entries(GROUP_LIMIT_OPTIONS)) {
+    const n = integerOption(values, option, 0);
+    if (n !== undefined) groupLimits[key] = n;
+  }
+  config.groups = groupLimits;
   const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
   if (segmentBytesMax !== undefined) config.log = { segmentBytesMax };
 

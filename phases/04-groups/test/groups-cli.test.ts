@@ -57,8 +57,8 @@ function assignment(w: { err: string[] }): string[] {
   return [];
 }
 
-async function startBroker(dir: TempDir, port: number): Promise<ChildProcess> {
-  const broker = spawnCli(MAIN, ['serve', '--dir', join(dir.path, 'data'), '--port', String(port)]);
+async function startBroker(dir: TempDir, port: number, extra: readonly string[] = []): Promise<ChildProcess> {
+  const broker = spawnCli(MAIN, ['serve', '--dir', join(dir.path, 'data'), '--port', String(port), ...extra]);
   cleanups.push(() => stopProcess(broker));
   await waitForLine(broker.stdout!, /listening on/, 30_000);
   return broker;
@@ -175,5 +175,28 @@ describe('consume --group, as processes over TCP', () => {
     expect(short.stderr).toMatch(/^error: INVALID_SESSION_TIMEOUT[^\n]*\n$/);
     const groups = await runCli(MAIN, ['groups', '--port', String(port)]);
     expect(groups.stdout.split('\n').map((line) => line.split('\t')[0])).not.toContain('lost');
+  });
+});
+
+describe('serve group limits', () => {
+  it('refuses a nonsense group bound at start, and enforces a lowered one over the wire (at and past it)', async () => {
+    const dir = tempDir('groups-limits-');
+    cleanups.push(() => dir.remove());
+    const refused = await runCli(MAIN, ['serve', '--dir', join(dir.path, 'data'), '--port', '0', '--group-max-size', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: groups\.membersMax must be an integer in \[1, [^\n]*\n$/);
+
+    const port = await freePort();
+    await startBroker(dir, port, ['--group-min-session-timeout-ms', '1000', '--group-max-session-timeout-ms', '6000']);
+    expect((await runCli(MAIN, ['create-topic', '--port', String(port), '--name', 'one', '--partitions', '1'])).code).toBe(0);
+    expect((await runCli(MAIN, ['produce', '--port', String(port), '--topic', 'one'], { input: 'a\n' })).code).toBe(0);
+    // At the bound: a 6000 ms session is accepted and the record consumed.
+    const at = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'at', '--session-timeout-ms', '6000', '--max', '1'], { timeoutMs: 30_000 });
+    expect(at.code, at.stderr).toBe(0);
+    expect(at.stdout).toBe('0\t0\ta\n');
+    // One past it: refused with Kafka's error, one line, exit 1.
+    const past = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'past', '--session-timeout-ms', '6001', '--max', '1'], { timeoutMs: 30_000 });
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/^error: INVALID_SESSION_TIMEOUT[^\n]*\n$/);
   });
 });
