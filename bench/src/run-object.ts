@@ -4,6 +4,7 @@
  * run object missing a figure is caught before anything is printed.
  */
 import type { LatencyMs } from './histogram.ts';
+import type { LoadCounts } from './load.ts';
 import type { MachineInfo } from './machine.ts';
 
 /** Schema identifier carried by every run object. */
@@ -37,7 +38,7 @@ export interface FindMaxSummary {
 }
 
 /** One measured run. */
-export interface RunObject {
+export interface RunObject extends LoadCounts {
   schema: typeof runSchema;
   kind: 'run' | 'find-max';
   label: string;
@@ -48,12 +49,6 @@ export interface RunObject {
   recordsPerSec: number;
   requestsPerSec: number;
   mbPerSec: number;
-  records: number;
-  requests: number;
-  valueBytes: number;
-  errors: number;
-  timedOut: number;
-  firstError: string | null;
   latencyMs: LatencyMs;
   /** [percentile, ms] points for the latency chart. */
   latencyCurveMs: Array<[number, number]>;

@@ -6,24 +6,15 @@
  * none is skipped, committed offsets survive a broker restart, and `groups` /
  * `describe-group` report it all.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, runCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine, type TempDir } from '../../../shared/src/testing.ts';
+import { freePort, runCli, spawnCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine, type TempDir } from '../../../shared/src/testing.ts';
 import { Producer } from '../src/client/producer.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SESSION_MS = 1500;
-
-/**
- * Start the CLI as a single node process, with tsx as a loader. (The `tsx` binary runs
- * the program in a child process of its own: a SIGKILL to it would leave the program,
- * our "dead" consumer, running.)
- */
-function spawnCli(entry: string, args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
