@@ -18,7 +18,7 @@ export interface CarryOptions {
   readonly repoRoot: string;
   /** The phase that was fixed: `3`, `03` or `03-topics`. */
   readonly phase: string;
-  /** Path of the fixed file relative to the phase folder (`src/log.ts`). */
+  /** Path of the fixed file relative to the phase folder (`src/log/log.ts`). */
   readonly file: string;
   /** The git revision holding the old version. Default `HEAD`. */
   readonly fromRev?: string;
@@ -50,7 +50,7 @@ export function normalizeFilePath(file: string): string {
   const norm = file.replace(/\\/g, '/').replace(/^\.\//, '');
   const segments = norm.split('/');
   if (norm === '' || norm.startsWith('/') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-    throw new CourseError(`${JSON.stringify(file)} is not a path inside the phase folder (expected something like src/log.ts)`, 2);
+    throw new CourseError(`${JSON.stringify(file)} is not a path inside the phase folder (expected something like src/log/log.ts)`, 2);
   }
   return norm;
 }
@@ -77,7 +77,7 @@ export function gitShow(repoRoot: string, rev: string, repoPath: string): Buffer
  * Copy the fixed file to each later phase whose copy equals its old version,
  * stopping at the first later phase that changed or removed it.
  * @example
- * carry({ repoRoot: '/work/main', phase: '3', file: 'src/log.ts' });
+ * carry({ repoRoot: '/work/main', phase: '3', file: 'src/log/log.ts' });
  */
 export function carry(opts: CarryOptions): CarryResult {
   const phases = findPhases(join(opts.repoRoot, 'phases'));

@@ -109,7 +109,7 @@ function pathProblems(key: string, paths: readonly string[]): string[] {
   for (const p of paths) {
     const segments = p.split('/');
     if (p === '' || p.startsWith('/') || p.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..')) {
-      problems.push(`phase.json "${key}" has ${JSON.stringify(p)}, which is not a plain relative path like "src/log.ts"`);
+      problems.push(`phase.json "${key}" has ${JSON.stringify(p)}, which is not a plain relative path like "src/log/log.ts"`);
     } else if (EXEMPT_FILES.has(p)) {
       problems.push(`phase.json "${key}" lists ${p}, which is exempt (every phase has its own); remove it`);
     }
@@ -188,8 +188,8 @@ export function nondeterminismProblems(phase: PhaseDir, cache: Map<string, Nonde
     }
     for (const f of findings) {
       if (allowedReason(path, f.kind) !== null) continue;
-      const where = f.kind === 'timer' ? 'clock.ts and CLI entry files' : 'clock.ts, random.ts and CLI entry files';
-      problems.push(`${path}:${f.line} uses ${f.api} outside ${where}; go through ${seamFor(f.kind)} (DESIGN §3)`);
+      const where = f.kind === 'io' ? 'src/seams/ and the CLI' : f.kind === 'random' ? 'seams/random.ts, seams/clock.ts and the CLI' : 'seams/clock.ts and the CLI';
+      problems.push(`${path}:${f.line} uses ${f.api} outside ${where}; go through ${seamFor(f.kind)} (course/architecture.md, seams)`);
     }
   }
   return problems;

@@ -1,20 +1,23 @@
 /**
- * The seam check (DESIGN §3): phase code may read the time, start a timer or draw
- * a random number only through the Clock and Random seams, because phase 7 runs the
- * real broker under a seeded scheduler and any direct call would make a run
- * unrepeatable. This module finds direct uses in a source file by walking its
- * TypeScript syntax tree (not a text grep), so a comment or string that mentions
- * `Date.now()` and a `clock.setTimeout(…)` method call are not reported, while
- * `globalThis.setTimeout` and `randomBytes` imported from node:crypto are.
+ * The seam check (course/architecture.md, "Seams"): phase code may read the time,
+ * start a timer, draw a random number, or touch real files and sockets only through
+ * the seams, because phase 7 runs the real broker under a seeded scheduler and any
+ * direct call would make a run unrepeatable (or reach the real disk and network).
+ * This module finds direct uses in a source file by walking its TypeScript syntax
+ * tree (not a text grep), so a comment or string that mentions `Date.now()` and a
+ * `clock.setTimeout(…)` method call are not reported, while `globalThis.setTimeout`,
+ * `randomBytes` imported from node:crypto and a value import from node:net are.
  *
- * Allowed places: the seam files themselves (`clock.ts` for everything; `random.ts`
- * for everything but timers) and CLI entry points (`main.ts`, `demo.ts`, `dump.ts`,
- * anything under `src/cli/`), which sit outside what the simulator drives.
+ * Allowed places: the seam files themselves (`src/seams/clock.ts` for time and
+ * timers, `src/seams/random.ts` for randomness, anything in `src/seams/` for files
+ * and sockets) and the entry points (`src/main.ts`, `src/cli/`, `src/demos/`), which
+ * choose the real seams and sit outside what the simulator drives.
  */
 import ts from 'typescript';
 
 /** The kinds of nondeterminism the check knows. */
-export type NondeterminismKind = 'time' | 'timer' | 'random';
+/** `io` is a value import of node:fs or node:net: real files or sockets, which only the seams may touch. */
+export type NondeterminismKind = 'time' | 'timer' | 'random' | 'io';
 
 /** One direct use of a nondeterministic API. */
 export interface NondeterminismFinding {
@@ -46,6 +49,11 @@ const GLOBAL_OBJECTS: ReadonlySet<string> = new Set(['globalThis', 'global', 'wi
 /** Modules whose exports are timers or randomness when imported by name. */
 const CRYPTO_MODULES: ReadonlySet<string> = new Set(['crypto', 'node:crypto']);
 const TIMER_MODULES: ReadonlySet<string> = new Set(['timers', 'node:timers', 'timers/promises', 'node:timers/promises']);
+
+/** Modules that reach real files, sockets or timers: importing a value from one is itself a finding. */
+const IO_MODULES: ReadonlySet<string> = new Set([
+  'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'dgram', 'node:dgram', 'timers', 'node:timers', 'timers/promises', 'node:timers/promises',
+]);
 
 /**
  * The dotted name of an identifier or a chain of property accesses
@@ -91,6 +99,15 @@ function isValueReference(id: ts.Identifier): boolean {
   return true;
 }
 
+/** True when an import clause brings in at least one value (not only types). */
+function importsAValue(clause: ts.ImportClause): boolean {
+  if (clause.name !== undefined) return true;
+  const bindings = clause.namedBindings;
+  if (bindings === undefined) return false;
+  if (ts.isNamespaceImport(bindings)) return true;
+  return bindings.elements.length === 0 || bindings.elements.some((e) => !e.isTypeOnly);
+}
+
 /**
  * Find direct uses of the clock, timers and randomness in one TypeScript source.
  * Type positions (`ReturnType<typeof setTimeout>`) are not uses.
@@ -109,6 +126,9 @@ export function scanSource(fileName: string, text: string): NondeterminismFindin
     const from = statement.moduleSpecifier.text;
     const clause = statement.importClause;
     if (clause === undefined || clause.isTypeOnly) continue;
+    if (IO_MODULES.has(from) && importsAValue(clause)) {
+      findings.push({ line: source.getLineAndCharacterOfPosition(statement.getStart(source)).line + 1, api: `import from '${from}'`, kind: 'io' });
+    }
     const isCrypto = CRYPTO_MODULES.has(from);
     const isTimers = TIMER_MODULES.has(from);
     if (!isCrypto && !isTimers) continue;
@@ -168,15 +188,24 @@ export function scanSource(fileName: string, text: string): NondeterminismFindin
 
 /** Why a file may use a kind of nondeterminism, or null when it may not. */
 export function allowedReason(relPath: string, kind: NondeterminismKind): string | null {
-  const base = relPath.slice(relPath.lastIndexOf('/') + 1);
-  if (base === 'clock.ts') return 'the Clock seam';
-  if (base === 'random.ts' && kind !== 'timer') return 'the Random seam';
-  if (relPath.startsWith('src/cli/') || base === 'main.ts' || base === 'demo.ts' || base === 'dump.ts') return 'a CLI entry point';
+  if (relPath === 'src/seams/clock.ts') return 'the Clock seam';
+  if (relPath === 'src/seams/random.ts' && kind === 'random') return 'the Random seam';
+  if (kind === 'io' && relPath.startsWith('src/seams/')) return 'a seam';
+  if (isEntryPoint(relPath)) return 'a CLI entry point';
   return null;
+}
+
+/**
+ * The command line and its demos: they pick the real seams and hand them down, and
+ * the simulator never runs them, so they may touch real time, files and sockets.
+ */
+export function isEntryPoint(relPath: string): boolean {
+  return relPath === 'src/main.ts' || relPath.startsWith('src/cli/') || relPath.startsWith('src/demos/');
 }
 
 /** The seam a learner should use instead, for the message. */
 export function seamFor(kind: NondeterminismKind): string {
-  if (kind === 'random') return 'the Random seam (random.ts)';
-  return 'the Clock seam (clock.ts)';
+  if (kind === 'random') return 'the Random seam (seams/random.ts)';
+  if (kind === 'io') return 'the Storage or Transport seam (seams/storage.ts, seams/transport.ts)';
+  return 'the Clock seam (seams/clock.ts)';
 }

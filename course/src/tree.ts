@@ -24,7 +24,7 @@ function isIgnoredFile(name: string): boolean {
  * Every file under `dir`, as sorted relative paths with `/` separators, skipping
  * {@link IGNORED_DIRS} and junk files. A missing `dir` yields `[]`.
  * @example
- * listFiles('phases/01-log'); // ['README.md', 'phase.json', 'src/log.ts', …]
+ * listFiles('phases/01-log'); // ['README.md', 'phase.json', 'src/log/log.ts', …]
  */
 export function listFiles(dir: string): string[] {
   const out: string[] = [];

@@ -3,8 +3,8 @@
  * measure it — the Log opened in the harness's own process on the real filesystem,
  * every append one batch and one fsync (phase 1's behaviour).
  */
-import { Log } from '../../../phases/01-log/src/log.ts';
-import { FsStorage } from '../../../phases/01-log/src/storage.ts';
+import { Log } from '../../../phases/01-log/src/log/log.ts';
+import { FsStorage } from '../../../phases/01-log/src/seams/storage.ts';
 import { embeddedLog } from './common.ts';
 import type { EmbeddedLog, TargetAdapter } from './types.ts';
 

@@ -9,8 +9,8 @@
  */
 import { Consumer } from '../../../phases/02-wire/src/client/consumer.ts';
 import { Producer } from '../../../phases/02-wire/src/client/producer.ts';
-import { Log } from '../../../phases/02-wire/src/log.ts';
-import { FsStorage } from '../../../phases/02-wire/src/storage.ts';
+import { Log } from '../../../phases/02-wire/src/log/log.ts';
+import { FsStorage } from '../../../phases/02-wire/src/seams/storage.ts';
 import { spawnPhaseBroker } from '../broker-process.ts';
 import { benchConsumer, embeddedLog } from './common.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';

@@ -19,8 +19,8 @@ import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from '.
 
 type ProducerModule = typeof import('../../../phases/03-topics/src/client/producer.ts');
 type ConsumerModule = typeof import('../../../phases/03-topics/src/client/consumer.ts');
-type LogModule = typeof import('../../../phases/03-topics/src/log.ts');
-type StorageModule = typeof import('../../../phases/03-topics/src/storage.ts');
+type LogModule = typeof import('../../../phases/03-topics/src/log/log.ts');
+type StorageModule = typeof import('../../../phases/03-topics/src/seams/storage.ts');
 
 /** The topic every benchmark producer writes to: auto-created with one partition. */
 export const BENCH_TOPIC = 'bench';
@@ -35,8 +35,8 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
   const load = async (file: string): Promise<unknown> => await import(pathToFileURL(`${src}/${file}`).href);
   const { Producer } = (await load('client/producer.ts')) as ProducerModule;
   const { Consumer } = (await load('client/consumer.ts')) as ConsumerModule;
-  const { Log } = (await load('log.ts')) as LogModule;
-  const { FsStorage } = (await load('storage.ts')) as StorageModule;
+  const { Log } = (await load('log/log.ts')) as LogModule;
+  const { FsStorage } = (await load('seams/storage.ts')) as StorageModule;
   const key = `phase${String(phase).padStart(2, '0')}`;
   return {
     key,

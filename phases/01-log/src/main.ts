@@ -13,13 +13,13 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { runDemo } from './demo.ts';
-import { dumpLines } from './dump.ts';
-import { InvalidConfigError, RecordTooLargeError } from './errors.ts';
-import { listSegmentFiles } from './inspect.ts';
-import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log.ts';
-import type { RecordInput } from './record-batch.ts';
-import { FsStorage } from './storage.ts';
+import { runDemo } from './demos/log-demo.ts';
+import { dumpLines } from './demos/dump.ts';
+import { InvalidConfigError, RecordTooLargeError } from './log/errors.ts';
+import { listSegmentFiles } from './demos/inspect.ts';
+import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log/log.ts';
+import type { RecordInput } from './log/record-batch.ts';
+import { FsStorage } from './seams/storage.ts';
 
 const USAGE = `Usage: npm run phase 1 -- <command> [options]
 

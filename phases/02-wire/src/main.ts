@@ -21,17 +21,18 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Consumer } from './client/consumer.ts';
 import { Producer, type RecordMetadata } from './client/producer.ts';
-import { realClock } from './clock.ts';
-import { runDemo } from './demo.ts';
-import { dumpLines } from './dump.ts';
-import { InvalidConfigError, RecordTooLargeError } from './errors.ts';
-import { listSegmentFiles } from './inspect.ts';
-import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log.ts';
-import type { RecordInput } from './record-batch.ts';
+import { realClock } from './seams/clock.ts';
+import { runDemo } from './demos/log-demo.ts';
+import { dumpLines } from './demos/dump.ts';
+import { InvalidConfigError, RecordTooLargeError } from './log/errors.ts';
+import { listSegmentFiles } from './demos/inspect.ts';
+import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log/log.ts';
+import type { RecordInput } from './log/record-batch.ts';
 import { Broker } from './server/broker.ts';
 import { type BrokerConfig, BROKER_DEFAULTS, BrokerConfigError } from './server/config.ts';
-import { FsStorage } from './storage.ts';
-import { runWireDemo } from './wire-demo.ts';
+import { FsStorage } from './seams/storage.ts';
+import { runWireDemo } from './demos/wire-demo.ts';
+import { realSeams } from './seams/real.ts';
 
 /** Where `serve` keeps its log unless told otherwise: outside the repository, kept between runs. */
 const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-02-wire');
@@ -308,7 +309,7 @@ async function commandServe(args: readonly string[]): Promise<void> {
 
   let broker: Broker;
   try {
-    broker = await Broker.start(config);
+    broker = await Broker.start(config, realSeams());
   } catch (e) {
     if (e instanceof InvalidConfigError || e instanceof BrokerConfigError) throw new UsageError(firstLine(e));
     throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
@@ -348,7 +349,7 @@ async function commandProduce(args: readonly string[]): Promise<void> {
     'max-in-flight': { type: 'string' },
   });
   if (values.help === true) return printUsage();
-  const producer = new Producer({
+  const producer = new Producer({ ...realSeams(),
     ...clientAddress(values),
     lingerMs: integerOption(values, 'linger-ms', 0),
     batchBytesMax: integerOption(values, 'batch-bytes', 1),
@@ -401,7 +402,7 @@ async function commandConsume(args: readonly string[]): Promise<void> {
   if (values.help === true) return printUsage();
   const follow = values.follow === true;
   let remaining = integerOption(values, 'max', 0) ?? Number.POSITIVE_INFINITY;
-  const consumer = new Consumer({
+  const consumer = new Consumer({ ...realSeams(),
     ...clientAddress(values),
     fromOffset: integerOption(values, 'from', 0),
     maxWaitMs: follow ? FOLLOW_WAIT_MS : 0,

@@ -3,7 +3,7 @@
  * `now()` at each timer's due time; the real clock fires for real.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, realClock } from '../src/clock.ts';
+import { ManualClock, realClock } from '../src/seams/clock.ts';
 
 describe('ManualClock', () => {
   it('fires due timers in order during advance, at their due time, and not before', () => {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { encodeBatch } from '../src/record-batch.ts';
+import { encodeBatch } from '../src/log/record-batch.ts';
 import { type ApiCodec, type ResponseBase, decodeBareResponse, encodeBareResponse } from '../src/protocol/api.ts';
 import { ApiVersions } from '../src/protocol/api-versions.ts';
 import { APIS, apiByKey } from '../src/protocol/apis.ts';

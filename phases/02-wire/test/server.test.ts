@@ -7,11 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed, waitFor } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { Consumer } from '../src/client/consumer.ts';
 import { Producer } from '../src/client/producer.ts';
-import { Log } from '../src/log.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
+import { Log } from '../src/log/log.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
 import { decodeBareResponse } from '../src/protocol/api.ts';
 import { ApiVersions } from '../src/protocol/api-versions.ts';
 import { apiByKey } from '../src/protocol/apis.ts';
@@ -22,9 +22,10 @@ import { encodeRequestFrame } from '../src/protocol/header.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from '../src/protocol/list-offsets.ts';
 import { Metadata } from '../src/protocol/metadata.ts';
 import { Produce } from '../src/protocol/produce.ts';
-import { decodeBatch, encodeBatch } from '../src/record-batch.ts';
+import { decodeBatch, encodeBatch } from '../src/log/record-batch.ts';
 import { RequestHandler } from '../src/server/handlers.ts';
 import { testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 const broker = t.broker;
@@ -175,7 +176,7 @@ function decodeBareResponseOrApi(out: Buffer, apiKey: number): { errorCode: numb
 describe('concurrency and pipelining', () => {
   it('many concurrent producers: offsets unique, contiguous per send, nothing lost', async () => {
     const b = await broker();
-    const producers = Array.from({ length: 12 }, (_, p) => new Producer({ port: b.port, clientId: `p${p}`, lingerMs: p % 3, maxInFlight: 1 + (p % 4), batchBytesMax: 300 + p * 50 }));
+    const producers = Array.from({ length: 12 }, (_, p) => new Producer({ ...realSeams(), port: b.port, clientId: `p${p}`, lingerMs: p % 3, maxInFlight: 1 + (p % 4), batchBytesMax: 300 + p * 50 }));
     await Promise.all(producers.map((p) => p.connect()));
     const sent = new Map<number, string>();
     await Promise.all(
@@ -198,7 +199,7 @@ describe('concurrency and pipelining', () => {
     const total = sent.size;
     expect([...sent.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i));
 
-    const consumer = new Consumer({ port: b.port, maxWaitMs: 0 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, maxWaitMs: 0 });
     await consumer.connect();
     const read = new Map<number, string>();
     for (let offset = 0; offset < total; ) {
@@ -232,7 +233,7 @@ describe('concurrency and pipelining', () => {
   it('pipelined requests are answered in request order, even when an earlier one waits (long poll woken by a produce)', async () => {
     // On a ManualClock that never advances the fetch's 20 s wait cannot run out: only the
     // produce can answer it.
-    const b = await broker({}, { clock: new ManualClock() });
+    const b = await broker({}, { ...realSeams(), clock: new ManualClock() });
     const a = await raw(b.port);
     const p = await raw(b.port);
     a.sendRequest(Fetch, { offset: 0, maxBytes: 1 << 20, maxWaitMs: 20_000 }, 1);
@@ -294,7 +295,7 @@ describe('fetch size bound', () => {
 describe('long poll on a ManualClock', () => {
   it('an empty fetch at the log end waits exactly maxWaitMs, capped at fetchWaitMsMax (at and past it), then answers empty', async () => {
     const clock = new ManualClock();
-    const b = await broker({ fetchWaitMsMax: 10_000 }, { clock });
+    const b = await broker({ fetchWaitMsMax: 10_000 }, { ...realSeams(), clock });
     const c = await raw(b.port);
     c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 3_000 }, 1);
     c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 60_000 }, 2); // capped at 10 s
@@ -326,7 +327,7 @@ describe('long poll on a ManualClock', () => {
 describe('misbehaving clients', () => {
   it('garbage, oversized and truncated frames close only the offending connection, with a logged reason', async () => {
     const b = await broker({ frameBytesMax: 4096 });
-    const producer = new Producer({ port: b.port });
+    const producer = new Producer({ ...realSeams(), port: b.port });
     await producer.connect();
     t.defer(() => producer.disconnect());
     let acked = 0;

@@ -12,25 +12,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort, spawnCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { Consumer } from '../src/client/consumer.ts';
 import { ConnectionClosedError, StorageBrokerError, ThrottledBrokerError } from '../src/client/errors.ts';
 import { Producer } from '../src/client/producer.ts';
-import { Log } from '../src/log.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
+import { Log } from '../src/log/log.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
 import { Fetch } from '../src/protocol/fetch.ts';
-import { FsStorage } from '../src/storage.ts';
+import { FsStorage } from '../src/seams/storage.ts';
 import { HookedStorage } from './hooked-storage.ts';
 import { RawClient, startBroker, testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 
 describe('durability over the wire', () => {
   it('a failed fsync is answered with KAFKA_STORAGE_ERROR, never an acknowledgement', async () => {
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log' }, { storage });
+    const b = await startBroker({ dir: '/log' }, { ...realSeams(), storage });
     t.defer(() => b.stop());
-    const p = new Producer({ port: b.port });
+    const p = new Producer({ ...realSeams(), port: b.port });
     await p.connect();
     t.defer(() => p.disconnect());
     expect(await p.send({ messages: [{ value: 'durable' }] })).toEqual([{ offset: 0 }]);
@@ -46,12 +47,12 @@ describe('durability over the wire', () => {
 
   it("a full append queue is answered with THROTTLING_QUOTA_EXCEEDED, retriable, and the broker carries on", async () => {
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log', log: { appendQueueMax: 1 } }, { storage });
+    const b = await startBroker({ dir: '/log', log: { appendQueueMax: 1 } }, { ...realSeams(), storage });
     t.defer(() => b.stop());
     // Two connections: answers on one connection come in request order, so a refusal of a
     // second request on the same one would wait behind the held first.
-    const p = new Producer({ port: b.port });
-    const other = new Producer({ port: b.port });
+    const p = new Producer({ ...realSeams(), port: b.port });
+    const other = new Producer({ ...realSeams(), port: b.port });
     await Promise.all([p.connect(), other.connect()]);
     t.defer(() => p.disconnect(), () => other.disconnect());
     let release: () => void = () => undefined;
@@ -88,7 +89,7 @@ describe('graceful shutdown (in process)', () => {
 
     const producers = await Promise.all(
       Array.from({ length: 4 }, async (_, i) => {
-        const p = new Producer({ port: b.port, clientId: `p${i}` });
+        const p = new Producer({ ...realSeams(), port: b.port, clientId: `p${i}` });
         await p.connect();
         return p;
       }),
@@ -129,9 +130,9 @@ describe('graceful shutdown (in process)', () => {
     let releaseSync: () => void = () => undefined;
     const stuck = new Promise<void>((resolve) => (releaseSync = resolve));
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage, clock });
+    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { ...realSeams(), storage, clock });
     t.defer(() => b.stop());
-    const p = new Producer({ port: b.port, clock });
+    const p = new Producer({ ...realSeams(), port: b.port, clock });
     await p.connect();
     let syncing = false;
     storage.hooks.beforeSync = () => {
@@ -154,7 +155,7 @@ describe('graceful shutdown (in process)', () => {
 
   it('an idle client that never closes its side holds shutdown no longer than shutdownDeadlineMs (ManualClock)', async () => {
     const clock = new ManualClock();
-    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage: new MemoryStorage(), clock });
+    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { ...realSeams(), storage: new MemoryStorage(), clock });
     t.defer(() => b.stop());
     // allowHalfOpen: this client's socket does not end itself when the broker's FIN arrives.
     const stubborn = connect({ host: '127.0.0.1', port: b.port, allowHalfOpen: true });
@@ -191,7 +192,7 @@ describe('SIGTERM to a broker process under load', () => {
     let stopped = false;
     const producers = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const p = new Producer({ port, maxInFlight: 3 });
+        const p = new Producer({ ...realSeams(), port, maxInFlight: 3 });
         await p.connect();
         return p;
       }),
@@ -218,7 +219,7 @@ describe('SIGTERM to a broker process under load', () => {
     // Restart on the same directory and read everything back over the wire.
     const b = await startBroker({ dir });
     try {
-      const consumer = new Consumer({ port: b.port, maxWaitMs: 0 });
+      const consumer = new Consumer({ ...realSeams(), port: b.port, maxWaitMs: 0 });
       await consumer.connect();
       const stored = new Map<number, string>();
       for (let offset = 0; ; ) {

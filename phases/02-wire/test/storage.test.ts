@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '../../../shared/src/testing.ts';
-import { StorageError } from '../src/errors.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { FsStorage, mkdirDurable, type Storage } from '../src/storage.ts';
+import { StorageError } from '../src/log/errors.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { FsStorage, mkdirDurable, type Storage } from '../src/seams/storage.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);
 

@@ -14,6 +14,7 @@ import { FrameDecoder } from '../src/protocol/frame-decoder.ts';
 import { decodeResponseHeader, encodeRequestFrame } from '../src/protocol/header.ts';
 import { Broker, type BrokerDeps } from '../src/server/broker.ts';
 import type { BrokerConfig } from '../src/server/config.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 /** A broker started for one test. */
 export interface TestBroker {
@@ -27,12 +28,12 @@ export interface TestBroker {
 }
 
 /** Start a broker on 127.0.0.1, port 0, in a fresh temporary directory. */
-export async function startBroker(config: Partial<BrokerConfig> = {}, deps: BrokerDeps = {}): Promise<TestBroker> {
+export async function startBroker(config: Partial<BrokerConfig> = {}, deps: Partial<BrokerDeps> = {}): Promise<TestBroker> {
   const tmp: TempDir = tempDir('wire-');
   const logs: string[] = [];
   const dir = join(tmp.path, 'log');
   try {
-    const broker = await Broker.start({ dir, port: 0, ...config }, { logger: (line) => logs.push(line), ...deps });
+    const broker = await Broker.start({ dir, port: 0, ...config }, { ...realSeams(), logger: (line) => logs.push(line), ...deps });
     return {
       broker,
       port: broker.port,
@@ -150,7 +151,7 @@ export interface TestResources {
   /** Run `fn` after the current test (cleanups run in reverse order of registration). */
   defer(...fns: (() => Promise<unknown> | unknown)[]): void;
   /** `startBroker`, stopped after the test. */
-  broker(config?: Partial<BrokerConfig>, deps?: BrokerDeps): Promise<TestBroker>;
+  broker(config?: Partial<BrokerConfig>, deps?: Partial<BrokerDeps>): Promise<TestBroker>;
   /** `RawClient.connect`, closed after the test. */
   raw(port: number): Promise<RawClient>;
 }

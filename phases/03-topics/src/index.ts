@@ -18,7 +18,7 @@ export {
   OffsetOutOfRangeError,
   RecordTooLargeError,
   StorageError,
-} from './errors.ts';
+} from './log/errors.ts';
 export {
   type AppendResult,
   DEFAULT_LOG_CONFIG,
@@ -27,10 +27,10 @@ export {
   resolveLogConfig,
   type ScannedBatch,
   type SegmentInfo,
-} from './log.ts';
-export { type CrashOptions, MemoryStorage } from './memory-storage.ts';
-export { type Random, randomInt, realRandom, seededRandom } from './random.ts';
-export { INDEX_ENTRY_BYTES, type IndexEntry } from './offset-index.ts';
+} from './log/log.ts';
+export { type CrashOptions, MemoryStorage } from './seams/memory-storage.ts';
+export { type Random, randomInt, realRandom, seededRandom } from './seams/random.ts';
+export { INDEX_ENTRY_BYTES, type IndexEntry } from './log/offset-index.ts';
 export {
   BATCH_HEADER_BYTES,
   type BatchHeader,
@@ -55,6 +55,6 @@ export {
   stampPartitionLeaderEpoch,
   validateBatch,
   verifyBatchCrc,
-} from './record-batch.ts';
-export type { RecoveryReport } from './recovery.ts';
-export { FsStorage, mkdirDurable, type Storage, type StorageFile } from './storage.ts';
+} from './log/record-batch.ts';
+export type { RecoveryReport } from './log/recovery.ts';
+export { FsStorage, mkdirDurable, type Storage, type StorageFile } from './seams/storage.ts';

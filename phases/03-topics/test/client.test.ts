@@ -6,7 +6,7 @@
 import { type Server, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { Connection } from '../src/client/connection.ts';
 import { Consumer } from '../src/client/consumer.ts';
 import {
@@ -27,7 +27,7 @@ import { ErrorCode } from '../src/protocol/errors.ts';
 import { encodeResponseFrame } from '../src/protocol/header.ts';
 import { Fetch } from '../src/protocol/fetch.ts';
 import { splitBatches } from '../src/protocol/records.ts';
-import { decodeBatch } from '../src/record-batch.ts';
+import { decodeBatch } from '../src/log/record-batch.ts';
 import { TOPIC, fetchOne, partitionOf, testResources } from './wire-helpers.ts';
 
 const t = testResources();

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { propertySeed, tempDir, type TempDir } from '../../../shared/src/testing.ts';
-import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, InvalidRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from '../src/errors.ts';
-import { Log, type LogConfig } from '../src/log.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, type RecordInput, verifyBatchCrc } from '../src/record-batch.ts';
-import { FsStorage, type Storage } from '../src/storage.ts';
+import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, InvalidRecordError, LogClosedError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from '../src/log/errors.ts';
+import { Log, type LogConfig } from '../src/log/log.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, type RecordInput, verifyBatchCrc } from '../src/log/record-batch.ts';
+import { FsStorage, type Storage } from '../src/seams/storage.ts';
 import { HookedStorage, holdNextSync, rewriteFile } from './hooked-storage.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
 import { murmur2, partitionForKey, toPositive } from '../src/client/murmur2.ts';
 import { RoundRobinPartitioner, StickyPartitioner, choosePartition } from '../src/client/partitioner.ts';
-import { seededRandom } from '../src/random.ts';
-import { UnknownTopicOrPartitionError } from '../src/topic-errors.ts';
+import { seededRandom } from '../src/seams/random.ts';
+import { UnknownTopicOrPartitionError } from '../src/topics/errors.ts';
 
 describe('murmur2', () => {
   // The cases of Kafka's clients/src/test/.../utils/UtilsTest.java, testMurmur2.

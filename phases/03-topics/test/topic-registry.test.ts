@@ -9,16 +9,16 @@ import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { InvalidConfigError, StorageError } from '../src/errors.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import type { Storage, StorageFile } from '../src/storage.ts';
+import { InvalidConfigError, StorageError } from '../src/log/errors.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import type { Storage, StorageFile } from '../src/seams/storage.ts';
 import {
   CorruptRegistryError,
   InvalidPartitionsError,
   InvalidTopicError,
   TopicExistsError,
   TopicLimitError,
-} from '../src/topic-errors.ts';
+} from '../src/topics/errors.ts';
 import {
   DEFAULT_REGISTRY_LIMITS,
   REGISTRY_FILE,
@@ -29,7 +29,7 @@ import {
   resolveRegistryLimits,
   validateTopicSpec,
   type TopicSpec,
-} from '../src/topic-registry.ts';
+} from '../src/topics/registry.ts';
 
 const DIR = '/data';
 

@@ -14,11 +14,11 @@ import { Consumer, type ConsumedRecord } from '../src/client/consumer.ts';
 import { InvalidTopicBrokerError, TopicExistsBrokerError, UnknownTopicOrPartitionBrokerError } from '../src/client/errors.ts';
 import { partitionForKey } from '../src/client/murmur2.ts';
 import { Producer, type ProducerOptions, type RecordMetadata } from '../src/client/producer.ts';
-import { tcpTransport } from '../src/client/transport.ts';
-import { formatMeasure, runMeasure } from '../src/measure.ts';
-import { seededRandom } from '../src/random.ts';
-import { UnknownTopicOrPartitionError } from '../src/topic-errors.ts';
-import { tappedTransport } from '../src/wire-demo.ts';
+import { tcpTransport } from '../src/seams/transport.ts';
+import { formatMeasure, runMeasure } from '../src/demos/measure.ts';
+import { seededRandom } from '../src/seams/random.ts';
+import { UnknownTopicOrPartitionError } from '../src/topics/errors.ts';
+import { tappedTransport } from '../src/demos/wire-demo.ts';
 import { testResources } from './wire-helpers.ts';
 
 const t = testResources();

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { ApiVersions } from '../src/protocol/api-versions.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
 import { Fetch } from '../src/protocol/fetch.ts';
 import { encodeRequestFrame } from '../src/protocol/header.ts';
 import { Produce } from '../src/protocol/produce.ts';
-import { encodeBatch } from '../src/record-batch.ts';
+import { encodeBatch } from '../src/log/record-batch.ts';
 import { type RawClient, fetchOne, onTopic, partitionOf, testResources } from './wire-helpers.ts';
 
 const t = testResources();

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { tpKey, type TopicPartition } from '../src/groups/assignor.ts';
 import { GroupCoordinator, resolveCoordinatorConfig, type JoinResult } from '../src/groups/coordinator.ts';
-import { InvalidConfigError } from '../src/errors.ts';
+import { InvalidConfigError } from '../src/log/errors.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
 import { OffsetsStore } from '../src/groups/offsets-store.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { seededRandom } from '../src/random.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { seededRandom } from '../src/seams/random.ts';
 import { Broker } from '../src/server/broker.ts';
 
 const DIR = '/data/__consumer_offsets';

@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { Connection } from '../src/client/connection.ts';
 import { GroupConsumer, type GroupConsumerOptions, type GroupJoinEvent, type RunOptions } from '../src/client/group-consumer.ts';
 import { GroupMember } from '../src/client/group-member.ts';

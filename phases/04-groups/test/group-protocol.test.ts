@@ -13,14 +13,14 @@ import { ListGroups } from '../src/protocol/list-groups.ts';
 import { OffsetCommit } from '../src/protocol/offset-commit.ts';
 import { OffsetFetch } from '../src/protocol/offset-fetch.ts';
 import { SyncGroup } from '../src/protocol/sync-group.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { GroupCoordinator } from '../src/groups/coordinator.ts';
 import { OffsetsStore } from '../src/groups/offsets-store.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { PartitionManager } from '../src/partition-manager.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { PartitionManager } from '../src/topics/partitions.ts';
 import { apiByKey } from '../src/protocol/apis.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
-import { seededRandom } from '../src/random.ts';
+import { seededRandom } from '../src/seams/random.ts';
 import { GroupHandlers } from '../src/server/group-handlers.ts';
 import { RequestHandler } from '../src/server/handlers.ts';
 

@@ -3,7 +3,7 @@
  * interfere with file operations — count the bytes read, fail an fsync, or hold
  * an fsync forever so a test can crash the disk while an append waits for it.
  */
-import type { Storage, StorageFile } from '../src/storage.ts';
+import type { Storage, StorageFile } from '../src/seams/storage.ts';
 
 /** Hooks a test can set (and change) at any time. */
 export interface StorageHooks {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeOffsetsRecord, encodeOffsetsRecord, CorruptOffsetsError, type OffsetsRecord } from '../src/groups/offsets-records.ts';
 import { OffsetsStore, resolveOffsetsStoreConfig, type OffsetToCommit } from '../src/groups/offsets-store.ts';
-import { InvalidConfigError } from '../src/errors.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import type { Storage, StorageFile } from '../src/storage.ts';
+import { InvalidConfigError } from '../src/log/errors.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import type { Storage, StorageFile } from '../src/seams/storage.ts';
 
 const DIR = '/data/__consumer_offsets';
 

@@ -5,11 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '../../../shared/src/testing.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { PartitionManager } from '../src/partition-manager.ts';
-import { FsStorage } from '../src/storage.ts';
-import { InvalidTopicError, TopicExistsError, UnknownTopicOrPartitionError } from '../src/topic-errors.ts';
-import { REGISTRY_FILE } from '../src/topic-registry.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { PartitionManager } from '../src/topics/partitions.ts';
+import { FsStorage } from '../src/seams/storage.ts';
+import { InvalidTopicError, TopicExistsError, UnknownTopicOrPartitionError } from '../src/topics/errors.ts';
+import { REGISTRY_FILE } from '../src/topics/registry.ts';
 
 const value = (s: string): { value: Buffer } => ({ value: Buffer.from(s) });
 

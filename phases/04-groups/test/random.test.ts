@@ -3,7 +3,7 @@
  * [0, 1); randomInt stays in range even for a Random that misbehaves.
  */
 import { describe, expect, it } from 'vitest';
-import { randomInt, seededRandom } from '../src/random.ts';
+import { randomInt, seededRandom } from '../src/seams/random.ts';
 
 describe('seededRandom', () => {
   it('gives the same sequence for the same seed and a different one for another seed', () => {

@@ -7,7 +7,7 @@ import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { CorruptBatchError, InvalidRecordError, LogError } from '../src/errors.ts';
+import { CorruptBatchError, InvalidRecordError, LogError } from '../src/log/errors.ts';
 import {
   BATCH_HEADER_BYTES,
   decodeBatch,
@@ -19,8 +19,8 @@ import {
   stampPartitionLeaderEpoch,
   validateBatch,
   verifyBatchCrc,
-} from '../src/record-batch.ts';
-import { type Cursor, readVarint, readVarlong, varintSizeBytes, VARLONG_MAX, VARLONG_MIN, writeVarint, writeVarlong } from '../src/varint.ts';
+} from '../src/log/record-batch.ts';
+import { type Cursor, readVarint, readVarlong, varintSizeBytes, VARLONG_MAX, VARLONG_MIN, writeVarint, writeVarlong } from '../src/log/varint.ts';
 
 const NUM_RUNS = 200;
 const b = (s: string): Buffer => Buffer.from(s);

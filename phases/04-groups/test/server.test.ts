@@ -8,11 +8,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed, waitFor } from '../../../shared/src/testing.ts';
-import { ManualClock } from '../src/clock.ts';
+import { ManualClock } from '../src/seams/clock.ts';
 import { Consumer } from '../src/client/consumer.ts';
 import { Producer } from '../src/client/producer.ts';
-import { MemoryStorage } from '../src/memory-storage.ts';
-import { PartitionManager } from '../src/partition-manager.ts';
+import { MemoryStorage } from '../src/seams/memory-storage.ts';
+import { PartitionManager } from '../src/topics/partitions.ts';
 import { decodeBareResponse } from '../src/protocol/api.ts';
 import { ApiVersions } from '../src/protocol/api-versions.ts';
 import { apiByKey } from '../src/protocol/apis.ts';
@@ -23,7 +23,7 @@ import { encodeRequestFrame } from '../src/protocol/header.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from '../src/protocol/list-offsets.ts';
 import { Metadata } from '../src/protocol/metadata.ts';
 import { Produce } from '../src/protocol/produce.ts';
-import { decodeBatch, encodeBatch } from '../src/record-batch.ts';
+import { decodeBatch, encodeBatch } from '../src/log/record-batch.ts';
 import { RequestHandler } from '../src/server/handlers.ts';
 import { TOPIC, fetchOne, onTopic, partitionOf, testResources } from './wire-helpers.ts';
 

@@ -7,14 +7,14 @@ import { join, resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { InvalidTopicError } from '../src/topic-errors.ts';
+import { InvalidTopicError } from '../src/topics/errors.ts';
 import {
   TOPIC_NAME_LENGTH_MAX,
   isInternalTopic,
   partitionDirName,
   topicNameProblem,
   validateTopicName,
-} from '../src/topic-name.ts';
+} from '../src/topics/names.ts';
 
 describe('topic name validation', () => {
   it.each([

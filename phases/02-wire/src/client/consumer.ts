@@ -10,30 +10,21 @@
  * `fromOffset`, or at the log start offset (ListOffsets earliest) if none is given. There
  * are no consumer groups or committed offsets yet (phase 4).
  */
-import type { Clock } from '../clock.ts';
 import { Fetch } from '../protocol/fetch.ts';
 import { EARLIEST_TIMESTAMP, ListOffsets } from '../protocol/list-offsets.ts';
 import { splitBatches } from '../protocol/records.ts';
-import { type LogRecord, decodeBatch } from '../record-batch.ts';
-import { Connection } from './connection.ts';
+import { type LogRecord, decodeBatch } from '../log/record-batch.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, throwIfError } from './errors.ts';
-import type { Transport } from './transport.ts';
 
 /** Consumer settings. */
-export interface ConsumerOptions {
-  host?: string;
-  port: number;
+export interface ConsumerOptions extends ClientOptions {
   /** First offset to read; default: the log start offset. */
   fromOffset?: number;
   /** Soft cap on the bytes of one fetch (at least one batch always comes back). Default 1 MiB. */
   maxBytes?: number;
   /** How long the broker may hold a fetch when there is nothing new. Default 500 ms. */
   maxWaitMs?: number;
-  /** Time allowed for an answer, on top of `maxWaitMs`. Default 30 s. */
-  requestTimeoutMs?: number;
-  clientId?: string;
-  clock?: Clock;
-  transport?: Transport;
 }
 
 /** One fetch's outcome. */
@@ -50,7 +41,7 @@ export interface FetchResult {
 /**
  * A fetch-loop consumer.
  * @example
- * const consumer = new Consumer({ port: 9092, fromOffset: 0 });
+ * const consumer = new Consumer({ port: 9092, fromOffset: 0, ...realSeams() });
  * await consumer.connect();
  * const records = await consumer.fetch(0);
  * await consumer.disconnect();
@@ -74,14 +65,7 @@ export class Consumer {
   /** Connect, and find the start position if `fromOffset` was not given. */
   async connect(): Promise<void> {
     if (this.#conn !== null) return;
-    this.#conn = await Connection.connect({
-      host: this.#opts.host,
-      port: this.#opts.port,
-      clientId: this.#opts.clientId ?? 'consumer',
-      clock: this.#opts.clock,
-      transport: this.#opts.transport,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-    });
+    this.#conn = await Connection.connectClient(this.#opts, 'consumer');
     this.#position = this.#opts.fromOffset ?? (await this.listOffset(EARLIEST_TIMESTAMP));
   }
 

@@ -18,18 +18,15 @@
  * order, so the offsets of successive `send()`s ascend. A failed request fails every
  * `send()` with a record in it (no retries in this phase: phase 8 makes them safe).
  */
-import { type Clock, type TimerHandle, realClock } from '../clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { ErrorCode, ProtocolError } from '../protocol/errors.ts';
 import { Produce } from '../protocol/produce.ts';
-import { type RecordInput, encodeBatch } from '../record-batch.ts';
-import { Connection } from './connection.ts';
+import { type RecordInput, encodeBatch } from '../log/record-batch.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, brokerErrorFor } from './errors.ts';
-import type { Transport } from './transport.ts';
 
 /** Producer settings. */
-export interface ProducerOptions {
-  host?: string;
-  port: number;
+export interface ProducerOptions extends ClientOptions {
   /** How long an open batch may wait for more records. Default 0 (send as soon as a request slot is free). */
   lingerMs?: number;
   /** Target encoded size of a batch. Default 16384 (Kafka's `batch.size`). */
@@ -40,11 +37,6 @@ export interface ProducerOptions {
   bufferBytesMax?: number;
   /** -1 or 1; both mean "after fsync" until replication (phase 5). Default -1. */
   acks?: number;
-  /** Time allowed for each produce answer. Default 30 s. */
-  requestTimeoutMs?: number;
-  clientId?: string;
-  clock?: Clock;
-  transport?: Transport;
 }
 
 /** One message to send; strings are encoded as UTF-8. */
@@ -84,7 +76,7 @@ const BATCH_OVERHEAD_BYTES = 61;
 /**
  * A batching, pipelining producer.
  * @example
- * const producer = new Producer({ port: 9092, lingerMs: 5 });
+ * const producer = new Producer({ port: 9092, lingerMs: 5, ...realSeams() });
  * await producer.connect();
  * const [{ offset }] = await producer.send({ messages: [{ value: 'hello' }] });
  * await producer.disconnect();
@@ -108,7 +100,7 @@ export class Producer {
 
   constructor(opts: ProducerOptions) {
     this.#opts = opts;
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock;
     this.#lingerMs = opts.lingerMs ?? 0;
     this.#batchBytesMax = opts.batchBytesMax ?? 16_384;
     this.#maxInFlight = opts.maxInFlight ?? 5;
@@ -126,15 +118,7 @@ export class Producer {
   /** Connect to the broker (and check it speaks Produce v0). */
   async connect(): Promise<void> {
     if (this.#conn !== null) return;
-    this.#conn = await Connection.connect({
-      host: this.#opts.host,
-      port: this.#opts.port,
-      clientId: this.#opts.clientId ?? 'producer',
-      clock: this.#clock,
-      transport: this.#opts.transport,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-      maxInFlight: this.#maxInFlight + 1,
-    });
+    this.#conn = await Connection.connectClient(this.#opts, 'producer', { maxInFlight: this.#maxInFlight + 1 });
   }
 
   /** Bytes of records accepted by `send()` and not yet acknowledged or failed. */

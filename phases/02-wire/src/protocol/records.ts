@@ -12,7 +12,7 @@
  * Splitting checks that each length fits in what is left and is at least a batch header;
  * it does not check CRCs (`validateBatch` does that, once, on the broker).
  */
-import { BATCH_HEADER_BYTES, LOG_OVERHEAD } from '../record-batch.ts';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD } from '../log/record-batch.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 
 /** Position of batchLength inside a batch. */

@@ -5,7 +5,7 @@
  * makes sense for one process on a laptop. `resolveBrokerConfig` fills defaults and
  * rejects nonsense (a zero frame size, a negative timeout) before anything starts.
  */
-import type { LogConfig } from '../log.ts';
+import type { LogConfig } from '../log/log.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {

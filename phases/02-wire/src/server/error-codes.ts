@@ -7,7 +7,7 @@
  * that it is at capacity (THROTTLING_QUOTA_EXCEEDED, retriable). Anything else is a bug
  * and goes out as UNKNOWN_SERVER_ERROR (and into the broker's log).
  */
-import { AppendQueueFullError, LogClosedError, LogError } from '../errors.ts';
+import { AppendQueueFullError, LogClosedError, LogError } from '../log/errors.ts';
 import { ErrorCode, ProtocolError } from '../protocol/errors.ts';
 
 /**

@@ -13,10 +13,10 @@
  * - Produce answers only after `appendBatch` resolved, which is after fsync: an
  *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
  */
-import type { Clock } from '../clock.ts';
-import { OffsetOutOfRangeError, RecordTooLargeError } from '../errors.ts';
-import type { Log } from '../log.ts';
-import { validateBatch } from '../record-batch.ts';
+import type { Clock } from '../seams/clock.ts';
+import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/errors.ts';
+import type { Log } from '../log/log.ts';
+import { validateBatch } from '../log/record-batch.ts';
 import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
 import { ApiVersions, type ApiVersionsResponse } from '../protocol/api-versions.ts';
 import { apiByKey, supportedVersions } from '../protocol/apis.ts';

@@ -4,13 +4,13 @@
  * `Admin`; `kafka-topics.sh --create / --list / --describe` is built on the same two
  * requests. The CLI's `create-topic` and `topics` commands use it.
  */
-import { type Clock, realClock } from '../clock.ts';
+import { type Clock, realClock } from '../seams/clock.ts';
 import { CreateTopics, type TopicConfigEntry, configsFromSettings } from '../protocol/create-topics.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { Connection } from './connection.ts';
 import { type BrokerError, ClientLimitError, brokerErrorFor, throwIfError } from './errors.ts';
 import { MetadataCache, type TopicInfo } from './metadata.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../seams/transport.ts';
 
 /** Admin client settings. */
 export interface AdminOptions {

@@ -14,14 +14,14 @@
  * `frameBytesMax`, and `requestTimeoutMs` for an answer. A timeout closes the connection,
  * since the answer may still come and every later one would be paired wrongly.
  */
-import { type Clock, type TimerHandle, realClock } from '../clock.ts';
+import { type Clock, type TimerHandle, realClock } from '../seams/clock.ts';
 import type { ApiCodec, ResponseBase } from '../protocol/api.ts';
 import { ApiVersions, type ApiVersionRange } from '../protocol/api-versions.ts';
 import { ByteReader } from '../protocol/bytes.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { decodeResponseHeader, encodeRequestFrame } from '../protocol/header.ts';
 import { ClientLimitError, ConnectionClosedError, RequestTimeoutError, UnsupportedVersionBrokerError, throwIfError } from './errors.ts';
-import { type FrameLink, type Transport, tcpTransport } from './transport.ts';
+import { type FrameLink, type Transport, tcpTransport } from '../seams/transport.ts';
 
 /** How to reach the broker and the client-side limits. */
 export interface ConnectionOptions {

@@ -18,16 +18,16 @@
  * (ListOffsets earliest) if none is given. There are no consumer groups or committed
  * offsets yet (phase 4).
  */
-import { type Clock, realClock } from '../clock.ts';
+import { type Clock, realClock } from '../seams/clock.ts';
 import { Fetch, type FetchPartitionResult } from '../protocol/fetch.ts';
 import { EARLIEST_TIMESTAMP, ListOffsets } from '../protocol/list-offsets.ts';
 import { splitBatches } from '../protocol/records.ts';
-import { type LogRecord, decodeBatch } from '../record-batch.ts';
-import { UnknownTopicOrPartitionError } from '../topic-errors.ts';
+import { type LogRecord, decodeBatch } from '../log/record-batch.ts';
+import { UnknownTopicOrPartitionError } from '../topics/errors.ts';
 import { Connection } from './connection.ts';
 import { ClientLimitError, throwIfError } from './errors.ts';
 import { MetadataCache } from './metadata.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../seams/transport.ts';
 
 /** Consumer settings. */
 export interface ConsumerOptions {

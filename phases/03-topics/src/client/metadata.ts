@@ -10,7 +10,7 @@
  * time on the client's connection, so a burst of sends to a new topic costs one Metadata
  * round trip, not one per send.
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../seams/clock.ts';
 import type { TopicConfigEntry } from '../protocol/create-topics.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { Metadata, type MetadataResponse } from '../protocol/metadata.ts';

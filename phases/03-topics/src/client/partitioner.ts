@@ -15,8 +15,8 @@
  *    batches; sticking to one partition per batch keeps batches large, and the random
  *    switch after each batch spreads load over time.
  */
-import { randomInt, type Random } from '../random.ts';
-import { UnknownTopicOrPartitionError } from '../topic-errors.ts';
+import { randomInt, type Random } from '../seams/random.ts';
+import { UnknownTopicOrPartitionError } from '../topics/errors.ts';
 import { partitionForKey } from './murmur2.ts';
 
 /**

@@ -28,17 +28,17 @@
  * their order. A failed request fails every `send()` with a record in it (no retries in
  * this phase: phase 8 makes them safe).
  */
-import { type Clock, type TimerHandle, realClock } from '../clock.ts';
+import { type Clock, type TimerHandle, realClock } from '../seams/clock.ts';
 import { ErrorCode, ProtocolError } from '../protocol/errors.ts';
 import { Produce } from '../protocol/produce.ts';
-import { type Random, realRandom } from '../random.ts';
-import { type RecordInput, encodeBatch } from '../record-batch.ts';
-import { UnknownTopicOrPartitionError } from '../topic-errors.ts';
+import { type Random, realRandom } from '../seams/random.ts';
+import { type RecordInput, encodeBatch } from '../log/record-batch.ts';
+import { UnknownTopicOrPartitionError } from '../topics/errors.ts';
 import { Connection } from './connection.ts';
 import { ClientLimitError, brokerErrorFor } from './errors.ts';
 import { MetadataCache, type TopicInfo } from './metadata.ts';
 import { type KeylessPartitioner, RoundRobinPartitioner, StickyPartitioner, choosePartition } from './partitioner.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../seams/transport.ts';
 
 /** Producer settings. */
 export interface ProducerOptions {

@@ -5,7 +5,7 @@
  * keeps the broker waiting for its full `maxWaitMs`. The number of parked waits is bounded
  * by connections x in-flight requests per connection, both limited by the broker config.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 
 interface Waiter {
   timer: TimerHandle;

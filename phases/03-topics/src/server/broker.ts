@@ -18,10 +18,10 @@
  * 4. every partition's log is closed (synced), and `close` resolves.
  */
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { type Clock, realClock } from '../clock.ts';
-import { PartitionManager, type TopicMetadata } from '../partition-manager.ts';
-import { FsStorage, type Storage } from '../storage.ts';
-import type { TopicSpec } from '../topic-registry.ts';
+import { type Clock, realClock } from '../seams/clock.ts';
+import { PartitionManager, type TopicMetadata } from '../topics/partitions.ts';
+import { FsStorage, type Storage } from '../seams/storage.ts';
+import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
 import { BrokerConnection } from './connection.ts';
 import { RequestHandler } from './handlers.ts';

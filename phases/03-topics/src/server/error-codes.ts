@@ -9,9 +9,9 @@
  * same way. Anything else is a bug and goes out as UNKNOWN_SERVER_ERROR (and into the
  * broker's log).
  */
-import { AppendQueueFullError, LogClosedError, LogError } from '../errors.ts';
+import { AppendQueueFullError, LogClosedError, LogError } from '../log/errors.ts';
 import { ErrorCode, ProtocolError } from '../protocol/errors.ts';
-import { TopicError } from '../topic-errors.ts';
+import { TopicError } from '../topics/errors.ts';
 
 /**
  * The wire error code for an exception.

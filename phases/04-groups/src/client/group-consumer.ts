@@ -26,17 +26,17 @@
  * (and rejects if the handler or the connection fails), like phase 2's consumer, instead
  * of returning at once; offsets are numbers, not strings.
  */
-import { type Clock, realClock } from '../clock.ts';
+import { type Clock, realClock } from '../seams/clock.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { Fetch } from '../protocol/fetch.ts';
 import { type PartitionRef, groupByTopic } from '../protocol/group-fields.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from '../protocol/list-offsets.ts';
 import { splitBatches } from '../protocol/records.ts';
-import { type LogRecord, decodeBatch } from '../record-batch.ts';
+import { type LogRecord, decodeBatch } from '../log/record-batch.ts';
 import { Connection } from './connection.ts';
 import { ClientLimitError, throwIfError } from './errors.ts';
 import { GroupMember, type CommitOffset, type GroupMemberOptions, type Membership } from './group-member.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../seams/transport.ts';
 
 /** Settings of a {@link GroupConsumer}. */
 export interface GroupConsumerOptions extends Omit<GroupMemberOptions, 'clock' | 'transport'> {

@@ -14,7 +14,7 @@
  * (our session expired), so the partitions we held are *lost*: someone else may own
  * them already, and we must stop without committing (Kafka's `onPartitionsLost`).
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { FindCoordinator } from '../protocol/find-coordinator.ts';
 import type { PartitionRef } from '../protocol/group-fields.ts';
@@ -26,7 +26,7 @@ import { OffsetFetch } from '../protocol/offset-fetch.ts';
 import { SyncGroup } from '../protocol/sync-group.ts';
 import { Connection } from './connection.ts';
 import { ClientLimitError, brokerErrorFor, throwIfError } from './errors.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../seams/transport.ts';
 
 /** Membership settings; names and defaults close to KafkaJS's. */
 export interface GroupMemberOptions {

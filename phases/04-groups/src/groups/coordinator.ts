@@ -15,10 +15,10 @@
  * Kafka runs one coordinator per `__consumer_offsets` partition, on that partition's
  * leader, and FindCoordinator says which broker it is; with one broker, it is always us.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
-import { InvalidConfigError } from '../errors.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
+import { InvalidConfigError } from '../log/errors.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import type { Random } from '../random.ts';
+import type { Random } from '../seams/random.ts';
 import type { TopicPartition } from './assignor.ts';
 import {
   Group,

@@ -34,10 +34,10 @@
  * offsets in it.
  */
 import { join } from 'node:path';
-import { Log, type LogConfig } from '../log.ts';
-import type { RecordInput } from '../record-batch.ts';
-import { InvalidConfigError, StorageError } from '../errors.ts';
-import { mkdirDurable, type Storage } from '../storage.ts';
+import { Log, type LogConfig } from '../log/log.ts';
+import type { RecordInput } from '../log/record-batch.ts';
+import { InvalidConfigError, StorageError } from '../log/errors.ts';
+import { mkdirDurable, type Storage } from '../seams/storage.ts';
 import { compareTopicPartitions, type TopicPartition } from './assignor.ts';
 import { CorruptOffsetsError, decodeOffsetsRecord, encodeOffsetsRecord, keyId, type OffsetCommitValue, type OffsetsRecord } from './offsets-records.ts';
 

@@ -24,13 +24,13 @@
  */
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Clock, realClock } from '../clock.ts';
+import { type Clock, realClock } from '../seams/clock.ts';
 import { GroupCoordinator, resolveCoordinatorConfig } from '../groups/coordinator.ts';
 import { OFFSETS_DIR, OffsetsStore, resolveOffsetsStoreConfig } from '../groups/offsets-store.ts';
-import { PartitionManager, type TopicMetadata } from '../partition-manager.ts';
-import { type Random, realRandom } from '../random.ts';
-import { FsStorage, type Storage } from '../storage.ts';
-import type { TopicSpec } from '../topic-registry.ts';
+import { PartitionManager, type TopicMetadata } from '../topics/partitions.ts';
+import { type Random, realRandom } from '../seams/random.ts';
+import { FsStorage, type Storage } from '../seams/storage.ts';
+import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
 import { BrokerConnection } from './connection.ts';
 import { GroupHandlers } from './group-handlers.ts';

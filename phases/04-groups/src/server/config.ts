@@ -7,8 +7,8 @@
  */
 import type { CoordinatorConfig } from '../groups/coordinator.ts';
 import type { OffsetsStoreConfig } from '../groups/offsets-store.ts';
-import type { LogConfig } from '../log.ts';
-import { type RegistryLimits, resolveRegistryLimits } from '../topic-registry.ts';
+import type { LogConfig } from '../log/log.ts';
+import { type RegistryLimits, resolveRegistryLimits } from '../topics/registry.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {

@@ -22,7 +22,7 @@
  * its side after its last request) still gets an answer to every whole request it sent.
  */
 import type { Socket } from 'node:net';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { ByteReader } from '../protocol/bytes.ts';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 import { REQUEST_HEADER_BYTES_MIN, decodeRequestHeader, encodeResponseFrame } from '../protocol/header.ts';

@@ -8,7 +8,7 @@
  * in the responses; anything thrown is turned into an error response by handlers.ts.
  */
 import type { GroupCoordinator } from '../groups/coordinator.ts';
-import type { PartitionManager } from '../partition-manager.ts';
+import type { PartitionManager } from '../topics/partitions.ts';
 import type { ResponseBase } from '../protocol/api.ts';
 import type { DescribeGroupsRequest, DescribeGroupsResponse, PartitionProgress } from '../protocol/describe-groups.ts';
 import { ErrorCode } from '../protocol/errors.ts';
@@ -20,7 +20,7 @@ import type { ListGroupsResponse } from '../protocol/list-groups.ts';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/offset-commit.ts';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/offset-fetch.ts';
 import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/sync-group.ts';
-import { validateTopicName } from '../topic-name.ts';
+import { validateTopicName } from '../topics/names.ts';
 
 /** Where clients reach the coordinator (this broker), for FindCoordinator. */
 export interface CoordinatorAddress {

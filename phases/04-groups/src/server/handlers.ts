@@ -19,14 +19,14 @@
  * - Names are checked before any lookup or creation (topic-name.ts): a bad name is
  *   INVALID_TOPIC_EXCEPTION and touches nothing; `__` topics are never written by clients.
  */
-import type { Clock } from '../clock.ts';
-import { OffsetOutOfRangeError, RecordTooLargeError } from '../errors.ts';
-import type { Log } from '../log.ts';
-import type { PartitionManager } from '../partition-manager.ts';
-import { validateBatch } from '../record-batch.ts';
-import { InvalidTopicError, UnknownTopicOrPartitionError } from '../topic-errors.ts';
-import { isInternalTopic, topicNameProblem, validateTopicName } from '../topic-name.ts';
-import type { TopicSpec } from '../topic-registry.ts';
+import type { Clock } from '../seams/clock.ts';
+import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/errors.ts';
+import type { Log } from '../log/log.ts';
+import type { PartitionManager } from '../topics/partitions.ts';
+import { validateBatch } from '../log/record-batch.ts';
+import { InvalidTopicError, UnknownTopicOrPartitionError } from '../topics/errors.ts';
+import { isInternalTopic, topicNameProblem, validateTopicName } from '../topics/names.ts';
+import type { TopicSpec } from '../topics/registry.ts';
 import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
 import { ApiVersions, type ApiVersionsResponse } from '../protocol/api-versions.ts';
 import { apiByKey, supportedVersions } from '../protocol/apis.ts';
