@@ -11,6 +11,7 @@ import { Consumer } from '../../../phases/02-wire/src/client/consumer.ts';
 import { Producer } from '../../../phases/02-wire/src/client/producer.ts';
 import { Log } from '../../../phases/02-wire/src/log/log.ts';
 import { FsStorage } from '../../../phases/02-wire/src/seams/storage.ts';
+import { realSeams } from '../../../phases/02-wire/src/seams/real.ts';
 import { spawnPhaseBroker } from '../broker-process.ts';
 import { benchConsumer, embeddedLog } from './common.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
@@ -23,7 +24,7 @@ export const adapter: TargetAdapter = {
   ack: "after the broker's fsync (phase 2: one append + fsync per produce request)",
   startBroker: (dir) => spawnPhaseBroker('phases/02-wire/src/main.ts', dir),
   async createProducer(port): Promise<BenchProducer> {
-    const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench' });
+    const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench', ...realSeams() });
     await producer.connect();
     return {
       send: async (values) => {
@@ -33,7 +34,7 @@ export const adapter: TargetAdapter = {
     };
   },
   async createConsumer(port): Promise<BenchConsumer> {
-    const consumer = new Consumer({ host: '127.0.0.1', port, fromOffset: 0, maxWaitMs: 100 });
+    const consumer = new Consumer({ host: '127.0.0.1', port, fromOffset: 0, maxWaitMs: 100, ...realSeams() });
     await consumer.connect();
     return benchConsumer(consumer);
   },

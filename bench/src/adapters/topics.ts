@@ -21,6 +21,7 @@ type ProducerModule = typeof import('../../../phases/03-topics/src/client/produc
 type ConsumerModule = typeof import('../../../phases/03-topics/src/client/consumer.ts');
 type LogModule = typeof import('../../../phases/03-topics/src/log/log.ts');
 type StorageModule = typeof import('../../../phases/03-topics/src/seams/storage.ts');
+type SeamsModule = typeof import('../../../phases/03-topics/src/seams/real.ts');
 
 /** The topic every benchmark producer writes to: auto-created with one partition. */
 export const BENCH_TOPIC = 'bench';
@@ -37,6 +38,7 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
   const { Consumer } = (await load('client/consumer.ts')) as ConsumerModule;
   const { Log } = (await load('log/log.ts')) as LogModule;
   const { FsStorage } = (await load('seams/storage.ts')) as StorageModule;
+  const { realSeams } = (await load('seams/real.ts')) as SeamsModule;
   const key = `phase${String(phase).padStart(2, '0')}`;
   return {
     key,
@@ -50,7 +52,7 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
         readyPattern: /listening on [^\s:]+:(\d+)/,
       }),
     async createProducer(port): Promise<BenchProducer> {
-      const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench' });
+      const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench', ...realSeams() });
       await producer.connect();
       return {
         send: async (values) => {
@@ -60,7 +62,7 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
       };
     },
     async createConsumer(port): Promise<BenchConsumer> {
-      const consumer = new Consumer({ host: '127.0.0.1', port, topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100 });
+      const consumer = new Consumer({ host: '127.0.0.1', port, topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100, ...realSeams() });
       await consumer.connect();
       return benchConsumer(consumer);
     },

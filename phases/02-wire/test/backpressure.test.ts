@@ -14,7 +14,6 @@ import { encodeRequestFrame } from '../src/protocol/header.ts';
 import { Produce } from '../src/protocol/produce.ts';
 import { encodeBatch } from '../src/log/record-batch.ts';
 import { type RawClient, testResources } from './wire-helpers.ts';
-import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 const broker = t.broker;
@@ -114,7 +113,7 @@ describe('frameBytesMax', () => {
 describe('idleTimeoutMs (ManualClock)', () => {
   it('keeps a connection idle for idleTimeoutMs - 1 and closes it at idleTimeoutMs, with a logged reason', async () => {
     const clock = new ManualClock();
-    const b = await broker({ idleTimeoutMs: 5_000 }, { ...realSeams(), clock });
+    const b = await broker({ idleTimeoutMs: 5_000 }, { clock });
     const idle = await raw(b.port);
     const busy = await raw(b.port);
     await waitFor(() => b.broker.connectionCount === 2);
@@ -130,7 +129,7 @@ describe('idleTimeoutMs (ManualClock)', () => {
 
   it('a connection with a long poll in flight is not idle; the idle clock starts after the answer', async () => {
     const clock = new ManualClock();
-    const b = await broker({ idleTimeoutMs: 1_000, fetchWaitMsMax: 30_000 }, { ...realSeams(), clock });
+    const b = await broker({ idleTimeoutMs: 1_000, fetchWaitMsMax: 30_000 }, { clock });
     const c = await raw(b.port);
     c.sendRequest(Fetch, { offset: 0, maxBytes: 100, maxWaitMs: 3_000 }, 1);
     await waitFor(() => b.broker.parkedFetches === 1);

@@ -233,7 +233,7 @@ describe('concurrency and pipelining', () => {
   it('pipelined requests are answered in request order, even when an earlier one waits (long poll woken by a produce)', async () => {
     // On a ManualClock that never advances the fetch's 20 s wait cannot run out: only the
     // produce can answer it.
-    const b = await broker({}, { ...realSeams(), clock: new ManualClock() });
+    const b = await broker({}, { clock: new ManualClock() });
     const a = await raw(b.port);
     const p = await raw(b.port);
     a.sendRequest(Fetch, { offset: 0, maxBytes: 1 << 20, maxWaitMs: 20_000 }, 1);
@@ -295,7 +295,7 @@ describe('fetch size bound', () => {
 describe('long poll on a ManualClock', () => {
   it('an empty fetch at the log end waits exactly maxWaitMs, capped at fetchWaitMsMax (at and past it), then answers empty', async () => {
     const clock = new ManualClock();
-    const b = await broker({ fetchWaitMsMax: 10_000 }, { ...realSeams(), clock });
+    const b = await broker({ fetchWaitMsMax: 10_000 }, { clock });
     const c = await raw(b.port);
     c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 3_000 }, 1);
     c.sendRequest(Fetch, { offset: 0, maxBytes: 1000, maxWaitMs: 60_000 }, 2); // capped at 10 s

@@ -29,7 +29,7 @@ const t = testResources();
 describe('durability over the wire', () => {
   it('a failed fsync is answered with KAFKA_STORAGE_ERROR, never an acknowledgement', async () => {
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log' }, { ...realSeams(), storage });
+    const b = await startBroker({ dir: '/log' }, { storage });
     t.defer(() => b.stop());
     const p = new Producer({ ...realSeams(), port: b.port });
     await p.connect();
@@ -47,7 +47,7 @@ describe('durability over the wire', () => {
 
   it("a full append queue is answered with THROTTLING_QUOTA_EXCEEDED, retriable, and the broker carries on", async () => {
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log', log: { appendQueueMax: 1 } }, { ...realSeams(), storage });
+    const b = await startBroker({ dir: '/log', log: { appendQueueMax: 1 } }, { storage });
     t.defer(() => b.stop());
     // Two connections: answers on one connection come in request order, so a refusal of a
     // second request on the same one would wait behind the held first.
@@ -130,7 +130,7 @@ describe('graceful shutdown (in process)', () => {
     let releaseSync: () => void = () => undefined;
     const stuck = new Promise<void>((resolve) => (releaseSync = resolve));
     const storage = new HookedStorage(new MemoryStorage());
-    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { ...realSeams(), storage, clock });
+    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage, clock });
     t.defer(() => b.stop());
     const p = new Producer({ ...realSeams(), port: b.port, clock });
     await p.connect();
@@ -155,7 +155,7 @@ describe('graceful shutdown (in process)', () => {
 
   it('an idle client that never closes its side holds shutdown no longer than shutdownDeadlineMs (ManualClock)', async () => {
     const clock = new ManualClock();
-    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { ...realSeams(), storage: new MemoryStorage(), clock });
+    const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage: new MemoryStorage(), clock });
     t.defer(() => b.stop());
     // allowHalfOpen: this client's socket does not end itself when the broker's FIN arrives.
     const stubborn = connect({ host: '127.0.0.1', port: b.port, allowHalfOpen: true });

@@ -44,6 +44,7 @@ import { FsStorage } from './seams/storage.ts';
 import { runTopicsDemo } from './demos/topics-demo.ts';
 import { dumpDataDirLines, isDataDir } from './demos/topics-dump.ts';
 import { runWireDemo } from './demos/wire-demo.ts';
+import { realSeams } from './seams/real.ts';
 
 /** Where `serve` keeps its log unless told otherwise: outside the repository, kept between runs. */
 const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-03-topics');
@@ -372,7 +373,7 @@ async function commandServe(args: readonly string[]): Promise<void> {
 
   let broker: Broker;
   try {
-    broker = await Broker.start(config);
+    broker = await Broker.start(config, realSeams());
   } catch (e) {
     if (e instanceof InvalidConfigError || e instanceof BrokerConfigError) throw new UsageError(firstLine(e));
     throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
@@ -422,7 +423,7 @@ async function commandProduce(args: readonly string[]): Promise<void> {
   if (fixedKey !== null && separator !== null) throw new UsageError('produce takes --key or --key-separator, not both');
   if (separator === '') throw new UsageError('--key-separator must not be empty');
   const partition = integerOption(values, 'partition', 0);
-  const producer = new Producer({
+  const producer = new Producer({ ...realSeams(),
     ...clientAddress(values),
     lingerMs: integerOption(values, 'linger-ms', 0),
     batchBytesMax: integerOption(values, 'batch-bytes', 1),
@@ -480,7 +481,7 @@ async function commandConsume(args: readonly string[]): Promise<void> {
   if (values.help === true) return printUsage();
   const follow = values.follow === true;
   let remaining = integerOption(values, 'max', 0) ?? Number.POSITIVE_INFINITY;
-  const consumer = new Consumer({
+  const consumer = new Consumer({ ...realSeams(),
     ...clientAddress(values),
     topic: requireTopic(values, 'consume'),
     partition: integerOption(values, 'partition', 0),
@@ -550,7 +551,7 @@ async function commandCreateTopic(args: readonly string[]): Promise<void> {
       throw new UsageError(`--retention-bytes must be -1 (unlimited) or an integer >= 0, got '${retentionText}'`);
     }
   }
-  const admin = new Admin({ ...clientAddress(values), clientId: 'cli-create-topic' });
+  const admin = new Admin({ ...realSeams(), ...clientAddress(values), clientId: 'cli-create-topic' });
   await admin.connect();
   try {
     await admin.createTopic({ topic: name, numPartitions, segmentBytesMax, retentionBytesMax });
@@ -563,7 +564,7 @@ async function commandCreateTopic(args: readonly string[]): Promise<void> {
 async function commandTopics(args: readonly string[]): Promise<void> {
   const values = parseOptions('topics', args, { port: { type: 'string' }, host: { type: 'string' } });
   if (values.help === true) return printUsage();
-  const admin = new Admin({ ...clientAddress(values), clientId: 'cli-topics' });
+  const admin = new Admin({ ...realSeams(), ...clientAddress(values), clientId: 'cli-topics' });
   await admin.connect();
   try {
     const topics = await admin.listTopics();

@@ -24,6 +24,7 @@ import { FsStorage } from '../src/seams/storage.ts';
 import { partitionDirName } from '../src/topics/names.ts';
 import { HookedStorage } from './hooked-storage.ts';
 import { RawClient, TOPIC, fetchOne, startBroker, testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 
@@ -32,7 +33,7 @@ describe('durability over the wire', () => {
     const storage = new HookedStorage(new MemoryStorage());
     const b = await startBroker({ dir: '/log' }, { storage });
     t.defer(() => b.stop());
-    const p = new Producer({ port: b.port });
+    const p = new Producer({ ...realSeams(), port: b.port });
     await p.connect();
     t.defer(() => p.disconnect());
     expect(await p.send({ topic: TOPIC, messages: [{ value: 'durable' }] })).toEqual([{ partition: 0, offset: 0 }]);
@@ -52,8 +53,8 @@ describe('durability over the wire', () => {
     t.defer(() => b.stop());
     // Two connections: answers on one connection come in request order, so a refusal of a
     // second request on the same one would wait behind the held first.
-    const p = new Producer({ port: b.port });
-    const other = new Producer({ port: b.port });
+    const p = new Producer({ ...realSeams(), port: b.port });
+    const other = new Producer({ ...realSeams(), port: b.port });
     await Promise.all([p.connect(), other.connect()]);
     t.defer(() => p.disconnect(), () => other.disconnect());
     let release: () => void = () => undefined;
@@ -90,7 +91,7 @@ describe('graceful shutdown (in process)', () => {
 
     const producers = await Promise.all(
       Array.from({ length: 4 }, async (_, i) => {
-        const p = new Producer({ port: b.port, clientId: `p${i}` });
+        const p = new Producer({ ...realSeams(), port: b.port, clientId: `p${i}` });
         await p.connect();
         return p;
       }),
@@ -133,7 +134,7 @@ describe('graceful shutdown (in process)', () => {
     const storage = new HookedStorage(new MemoryStorage());
     const b = await startBroker({ dir: '/log', shutdownDeadlineMs: 2_000 }, { storage, clock });
     t.defer(() => b.stop());
-    const p = new Producer({ port: b.port, clock });
+    const p = new Producer({ ...realSeams(), port: b.port, clock });
     await p.connect();
     let syncing = false;
     storage.hooks.beforeSync = () => {
@@ -188,7 +189,7 @@ describe('SIGTERM to a broker process under load', () => {
     const stderr: string[] = [];
     child.stderr?.on('data', (b: Buffer) => stderr.push(b.toString()));
     await waitForLine(child.stdout as NodeJS.ReadableStream, new RegExp(`^listening on 127\\.0\\.0\\.1:${port}$`));
-    const admin = new Admin({ port });
+    const admin = new Admin({ ...realSeams(), port });
     await admin.connect();
     await admin.createTopic({ topic: TOPIC, numPartitions: 1 });
     await admin.disconnect();
@@ -197,7 +198,7 @@ describe('SIGTERM to a broker process under load', () => {
     let stopped = false;
     const producers = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const p = new Producer({ port, maxInFlight: 3 });
+        const p = new Producer({ ...realSeams(), port, maxInFlight: 3 });
         await p.connect();
         return p;
       }),
@@ -224,7 +225,7 @@ describe('SIGTERM to a broker process under load', () => {
     // Restart on the same directory and read everything back over the wire.
     const b = await startBroker({ dir });
     try {
-      const consumer = new Consumer({ port: b.port, topic: TOPIC, maxWaitMs: 0 });
+      const consumer = new Consumer({ ...realSeams(), port: b.port, topic: TOPIC, maxWaitMs: 0 });
       await consumer.connect();
       const stored = new Map<number, string>();
       for (let offset = 0; ; ) {

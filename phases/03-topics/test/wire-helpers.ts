@@ -19,6 +19,7 @@ import { FrameDecoder } from '../src/protocol/frame-decoder.ts';
 import { decodeResponseHeader, encodeRequestFrame } from '../src/protocol/header.ts';
 import { Broker, type BrokerDeps } from '../src/server/broker.ts';
 import type { BrokerConfig } from '../src/server/config.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 /** The topic every test broker starts with: one partition, like phase 2's single log. */
 export const TOPIC = 'test';
@@ -52,12 +53,12 @@ export interface TestBroker {
 }
 
 /** Start a broker on 127.0.0.1, port 0, in a fresh temporary directory, with topic `TOPIC` (1 partition). */
-export async function startBroker(config: Partial<BrokerConfig> = {}, deps: BrokerDeps = {}): Promise<TestBroker> {
+export async function startBroker(config: Partial<BrokerConfig> = {}, deps: Partial<BrokerDeps> = {}): Promise<TestBroker> {
   const tmp: TempDir = tempDir('wire-');
   const logs: string[] = [];
   const dir = join(tmp.path, 'log');
   try {
-    const broker = await Broker.start({ dir, port: 0, ...config }, { logger: (line) => logs.push(line), ...deps });
+    const broker = await Broker.start({ dir, port: 0, ...config }, { ...realSeams(), logger: (line) => logs.push(line), ...deps });
     if (broker.topics().every((t) => t.name !== TOPIC)) await broker.createTopic({ name: TOPIC, partitions: 1 });
     return {
       broker,
@@ -176,7 +177,7 @@ export interface TestResources {
   /** Run `fn` after the current test (cleanups run in reverse order of registration). */
   defer(...fns: (() => Promise<unknown> | unknown)[]): void;
   /** `startBroker`, stopped after the test. */
-  broker(config?: Partial<BrokerConfig>, deps?: BrokerDeps): Promise<TestBroker>;
+  broker(config?: Partial<BrokerConfig>, deps?: Partial<BrokerDeps>): Promise<TestBroker>;
   /** `RawClient.connect`, closed after the test. */
   raw(port: number): Promise<RawClient>;
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { assign, tpKey, type Assignment, type TopicPartition } from '../src/groups/assignor.ts';
+import { assign, type Assignment } from '../src/groups/assignor.ts';
+import { tpKey, type TopicPartition } from '../src/topics/partition.ts';
 import { cooperativeRound } from '../src/groups/cooperative.ts';
 
 const tp = (topic: string, partition: number): TopicPartition => ({ topic, partition });

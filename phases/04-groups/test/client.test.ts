@@ -29,6 +29,7 @@ import { Fetch } from '../src/protocol/fetch.ts';
 import { splitBatches } from '../src/protocol/records.ts';
 import { decodeBatch } from '../src/log/record-batch.ts';
 import { TOPIC, fetchOne, partitionOf, testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 const broker = t.broker;
@@ -42,7 +43,7 @@ async function producer(opts: ConstructorParameters<typeof Producer>[0]): Promis
 
 /** Record counts of the stored batches, read over the wire. */
 async function storedBatchSizes(port: number): Promise<{ counts: number[]; bytes: number[] }> {
-  const conn = await Connection.connect({ port });
+  const conn = await Connection.connect({ ...realSeams(), port });
   try {
     const res = await conn.request(Fetch, fetchOne({ offset: 0, maxBytes: 1 << 20, maxWaitMs: 0 }));
     const batches = partitionOf(res).records.flatMap((r) => splitBatches(r));
@@ -56,7 +57,7 @@ describe('Producer batching', () => {
   it('holds records for lingerMs and sends them as one batch when it expires (ManualClock)', async () => {
     const b = await broker();
     const clock = new ManualClock(1_700_000_000_000);
-    const p = await producer({ port: b.port, lingerMs: 50, clock });
+    const p = await producer({ ...realSeams(), port: b.port, lingerMs: 50, clock });
     await p.topicMetadata(TOPIC); // since phase 3 a send waits for metadata first; fetch it now so the sends batch at once
     const sends = ['a', 'b', 'c'].map((value) => p.send({ topic: TOPIC, messages: [{ value }] }));
     clock.advance(49);
@@ -69,7 +70,7 @@ describe('Producer batching', () => {
 
   it('starts a new batch before batchBytesMax would be exceeded', async () => {
     const b = await broker();
-    const p = await producer({ port: b.port, batchBytesMax: 400, maxInFlight: 5 });
+    const p = await producer({ ...realSeams(), port: b.port, batchBytesMax: 400, maxInFlight: 5 });
     const values = Array.from({ length: 10 }, (_, i) => `${i}`.padEnd(50, '.'));
     const results = await p.send({ topic: TOPIC, messages: values.map((value) => ({ value })) });
     expect(results.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -80,7 +81,7 @@ describe('Producer batching', () => {
 
   it('never has more than maxInFlight requests outstanding; queued batches go as slots free', async () => {
     const b = await broker();
-    const p = await producer({ port: b.port, batchBytesMax: 1, maxInFlight: 2 }); // one record per batch
+    const p = await producer({ ...realSeams(), port: b.port, batchBytesMax: 1, maxInFlight: 2 }); // one record per batch
     await p.topicMetadata(TOPIC);
     let maxSeen = 0;
     const sends = Array.from({ length: 20 }, (_, i) => {
@@ -97,7 +98,7 @@ describe('Producer batching', () => {
 
   it('accepts sends up to exactly bufferBytesMax, refuses one byte more, and accepts again once acknowledged', async () => {
     const b = await broker();
-    const p = await producer({ port: b.port, bufferBytesMax: 1_000, lingerMs: 0 });
+    const p = await producer({ ...realSeams(), port: b.port, bufferBytesMax: 1_000, lingerMs: 0 });
     await expect(p.send({ topic: TOPIC, messages: [{ value: Buffer.alloc(2_000) }] })).rejects.toBeInstanceOf(ClientLimitError);
     const first = p.send({ topic: TOPIC, messages: [{ value: Buffer.alloc(600) }] });
     const recordOverheadBytes = p.bufferedBytes - 600; // the producer's per-record allowance beyond key and value
@@ -115,12 +116,12 @@ describe('Producer batching', () => {
 describe('typed exceptions', () => {
   it('maps broker error codes to exception classes', async () => {
     const b = await broker({ log: { batchBytesMax: 256 } });
-    const p = await producer({ port: b.port });
+    const p = await producer({ ...realSeams(), port: b.port });
     const tooLarge = p.send({ topic: TOPIC, messages: [{ value: Buffer.alloc(500) }] });
     await expect(tooLarge).rejects.toBeInstanceOf(MessageTooLargeBrokerError);
     await expect(tooLarge).rejects.toMatchObject({ errorCode: 10, type: 'MESSAGE_TOO_LARGE' });
 
-    const consumer = new Consumer({ port: b.port, topic: TOPIC, maxWaitMs: 0 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, topic: TOPIC, maxWaitMs: 0 });
     await consumer.connect();
     t.defer(() => consumer.disconnect());
     await expect(consumer.fetch(5)).rejects.toBeInstanceOf(OffsetOutOfRangeBrokerError);
@@ -151,7 +152,7 @@ describe('typed exceptions', () => {
     const address = silent.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
     const clock = new ManualClock();
-    const connecting = Connection.connect({ port: address.port, clock, requestTimeoutMs: 1_000 });
+    const connecting = Connection.connect({ ...realSeams(), port: address.port, clock, requestTimeoutMs: 1_000 });
     await waitFor(() => requested);
     clock.advance(999);
     expect(clock.pendingTimers).toBe(1); // the request's timeout is still armed at 999 ms
@@ -174,16 +175,16 @@ describe('correlation ids', () => {
     t.defer(() => new Promise<void>((resolve) => liar.close(() => resolve())));
     const address = liar.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
-    await expect(Connection.connect({ port: address.port })).rejects.toThrow(/correlation id 42 does not match the oldest request \(0\)/);
+    await expect(Connection.connect({ ...realSeams(), port: address.port })).rejects.toThrow(/correlation id 42 does not match the oldest request \(0\)/);
   });
 });
 
 describe('Consumer', () => {
   it('run() delivers every record in order from the log start, then stops on disconnect', async () => {
     const b = await broker();
-    const p = await producer({ port: b.port, batchBytesMax: 200 });
+    const p = await producer({ ...realSeams(), port: b.port, batchBytesMax: 200 });
     await p.send({ topic: TOPIC, messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 3}`, value: `v${i}` })) });
-    const consumer = new Consumer({ port: b.port, topic: TOPIC, maxBytes: 150, maxWaitMs: 100 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, topic: TOPIC, maxBytes: 150, maxWaitMs: 100 });
     await consumer.connect();
     expect(consumer.position).toBe(0);
     const seen: string[] = [];

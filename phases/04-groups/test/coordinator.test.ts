@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/seams/clock.ts';
-import { tpKey, type TopicPartition } from '../src/groups/assignor.ts';
+import { tpKey, type TopicPartition } from '../src/topics/partition.ts';
 import { GroupCoordinator, resolveCoordinatorConfig, type JoinResult } from '../src/groups/coordinator.ts';
 import { InvalidConfigError } from '../src/log/errors.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
@@ -8,6 +8,7 @@ import { OffsetsStore } from '../src/groups/offsets-store.ts';
 import { MemoryStorage } from '../src/seams/memory-storage.ts';
 import { seededRandom } from '../src/seams/random.ts';
 import { Broker } from '../src/server/broker.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const DIR = '/data/__consumer_offsets';
 const SESSION_MS = 1000;
@@ -180,7 +181,7 @@ describe('group coordinator', () => {
     for (const bad of [{ membersMax: 0 }, { groupsMax: 0 }, { sessionTimeoutMsMin: 5000, sessionTimeoutMsMax: 1000 }, { rebalanceTimeoutMsMax: 0 }, { groupIdLengthMax: 0x8000 }, { offsetMetadataBytesMax: -1 }, { initialRebalanceDelayMs: 1.5 }]) {
       expect(() => resolveCoordinatorConfig(bad), JSON.stringify(bad)).toThrow(InvalidConfigError);
     }
-    await expect(Broker.start({ dir: '/data', port: 0, groups: { membersMax: 0 } }, { storage: new MemoryStorage() })).rejects.toThrow(/groups\.membersMax/);
-    await expect(Broker.start({ dir: '/data', port: 0, offsets: { compactBatchRecordsMax: 0 } }, { storage: new MemoryStorage() })).rejects.toThrow(/offsets\.compactBatchRecordsMax/);
+    await expect(Broker.start({ dir: '/data', port: 0, groups: { membersMax: 0 } }, { ...realSeams(), storage: new MemoryStorage() })).rejects.toThrow(/groups\.membersMax/);
+    await expect(Broker.start({ dir: '/data', port: 0, offsets: { compactBatchRecordsMax: 0 } }, { ...realSeams(), storage: new MemoryStorage() })).rejects.toThrow(/offsets\.compactBatchRecordsMax/);
   });
 });

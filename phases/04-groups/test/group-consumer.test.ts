@@ -24,6 +24,7 @@ import { OffsetFetch } from '../src/protocol/offset-fetch.ts';
 import { SyncGroup } from '../src/protocol/sync-group.ts';
 import { Broker } from '../src/server/broker.ts';
 import { testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 const TOPIC = 'events';
@@ -32,7 +33,7 @@ const TOPIC = 'events';
 async function setup(partitions: number) {
   const b = await t.broker();
   await b.broker.createTopic({ name: TOPIC, partitions });
-  const producer = new Producer({ port: b.port });
+  const producer = new Producer({ ...realSeams(), port: b.port });
   await producer.connect();
   t.defer(() => producer.disconnect());
   const produced: string[] = [];
@@ -45,7 +46,7 @@ async function setup(partitions: number) {
 
 /** A running group consumer recording what it processed ("partition:offset"). */
 function member(port: number, processed: string[], opts: Partial<GroupConsumerOptions> = {}, run: Partial<RunOptions> = {}) {
-  const consumer = new GroupConsumer({ port, groupId: 'g', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 100, maxWaitMs: 50, ...opts });
+  const consumer = new GroupConsumer({ ...realSeams(), port, groupId: 'g', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 100, maxWaitMs: 50, ...opts });
   const joins: GroupJoinEvent[] = [];
   consumer.on('group.join', (e) => joins.push(e));
   const done = consumer.connect().then(() => {
@@ -89,7 +90,7 @@ describe('group consumer over TCP', () => {
     const { port, produce } = await setup(1);
     await produce(50);
     const seen: number[] = [];
-    const first = new GroupConsumer({ port, groupId: 'batchers', maxWaitMs: 50 });
+    const first = new GroupConsumer({ ...realSeams(), port, groupId: 'batchers', maxWaitMs: 50 });
     await first.connect();
     first.subscribe({ topic: TOPIC });
     const running = first.run({
@@ -120,7 +121,7 @@ describe('group consumer over TCP', () => {
 
   it('fences a zombie over the wire: stale generation 22, removed member 25, offsets unmoved', async () => {
     const { port } = await setup(2);
-    const conn = await Connection.connect({ port });
+    const conn = await Connection.connect({ ...realSeams(), port });
     t.defer(() => conn.close());
     const join = (memberId: string, sessionTimeoutMs = 10_000) =>
       conn.request(JoinGroup, { groupId: 'z', sessionTimeoutMs, rebalanceTimeoutMs: 5_000, memberId, topics: [TOPIC], owned: [] }, 5_000);
@@ -144,9 +145,9 @@ describe('group consumer over TCP', () => {
   it('a member whose session expired learns it from a heartbeat, drops its partitions and rejoins as a new member', async () => {
     const { port } = await setup(2);
     const clock = new ManualClock(); // our timers (heartbeats) move only when we say so
-    const bootstrap = await Connection.connect({ port });
+    const bootstrap = await Connection.connect({ ...realSeams(), port });
     t.defer(() => bootstrap.close());
-    const m = await GroupMember.connect(bootstrap, { groupId: 'sleepy', sessionTimeoutMs: 200, heartbeatIntervalMs: 50, clock, requestTimeoutMs: 5_000 });
+    const m = await GroupMember.connect(bootstrap, { ...realSeams(), groupId: 'sleepy', sessionTimeoutMs: 200, heartbeatIntervalMs: 50, clock, requestTimeoutMs: 5_000 });
     t.defer(() => m.leave());
     const first = await m.join([TOPIC], []);
     expect(first.assignment).toHaveLength(2);
@@ -164,7 +165,7 @@ describe('group consumer over TCP', () => {
   it('compacts __consumer_offsets under a stream of commits, and a restarted broker still has the offsets', async () => {
     const b = await t.broker({ offsets: { compactRecordsMin: 20, compactRatio: 2 } });
     await b.broker.createTopic({ name: TOPIC, partitions: 2 });
-    const conn = await Connection.connect({ port: b.port });
+    const conn = await Connection.connect({ ...realSeams(), port: b.port });
     const joined = await conn.request(JoinGroup, { groupId: 'c', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5_000, memberId: '', topics: [TOPIC], owned: [] }, 5_000);
     await conn.request(SyncGroup, { groupId: 'c', generation: joined.generation, memberId: joined.memberId });
     for (let i = 1; i <= 100; i++) {
@@ -178,9 +179,9 @@ describe('group consumer over TCP', () => {
     expect(Number(/^log-(\d+)$/.exec(files[1] ?? '')?.[1])).toBeGreaterThanOrEqual(3); // 101 records, compacted every ~20
 
     await b.broker.close();
-    const again = await Broker.start({ dir: b.dir, port: 0 }, { logger: () => undefined });
+    const again = await Broker.start({ dir: b.dir, port: 0 }, { ...realSeams(), logger: () => undefined });
     t.defer(() => again.close());
-    const probe = await Connection.connect({ port: again.port });
+    const probe = await Connection.connect({ ...realSeams(), port: again.port });
     t.defer(() => probe.close());
     const fetched = await probe.request(OffsetFetch, { groupId: 'c', partitions: null });
     expect(fetched.offsets.map((o) => [o.partition, o.offset])).toEqual([

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed } from '../../../shared/src/testing.ts';
-import { tpKey, type TopicPartition } from '../src/groups/assignor.ts';
+import { tpKey, type TopicPartition } from '../src/topics/partition.ts';
 import { Group, GroupError, type GroupInput, type GroupResponse } from '../src/groups/group.ts';
 
 const PARTITIONS = 6;

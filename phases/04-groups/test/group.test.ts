@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tpKey, type TopicPartition } from '../src/groups/assignor.ts';
+import { tpKey, type TopicPartition } from '../src/topics/partition.ts';
 import { Group, GroupError, type GroupConfig, type GroupInput, type GroupReady, type GroupResponse } from '../src/groups/group.ts';
 
 const SESSION_MS = 1000;

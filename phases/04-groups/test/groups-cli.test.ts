@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, runCli, spawnCli, stopProcess, tempDir, waitFor, waitForExit, waitForLine, type TempDir } from '../../../shared/src/testing.ts';
 import { Producer } from '../src/client/producer.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SESSION_MS = 1500;
@@ -68,7 +69,7 @@ describe('consume --group, as processes over TCP', () => {
     const consumers = [0, 1, 2].map(() => watch(spawnCli(MAIN, consume)));
     await waitFor(() => consumers.every((c) => assignment(c).length === 2), 45_000, 50);
 
-    const producer = new Producer({ port });
+    const producer = new Producer({ ...realSeams(), port });
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const produced = new Set<string>();
@@ -122,7 +123,7 @@ describe('consume --group, as processes over TCP', () => {
     expect(await describeRows()).toEqual(before);
 
     // A new member resumes after the committed offsets: it sees only the new record.
-    const again = new Producer({ port });
+    const again = new Producer({ ...realSeams(), port });
     await again.connect();
     cleanups.push(() => again.disconnect());
     const [landed] = await again.send({ topic: 't', messages: [{ key: 'late', value: 'value-late' }] });

@@ -26,6 +26,7 @@ import { Produce } from '../src/protocol/produce.ts';
 import { decodeBatch, encodeBatch } from '../src/log/record-batch.ts';
 import { RequestHandler } from '../src/server/handlers.ts';
 import { TOPIC, fetchOne, onTopic, partitionOf, testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 const broker = t.broker;
@@ -205,7 +206,7 @@ function decodeBareResponseOrApi(out: Buffer, apiKey: number): { errorCode: numb
 describe('concurrency and pipelining', () => {
   it('many concurrent producers: offsets unique, contiguous per send, nothing lost', async () => {
     const b = await broker();
-    const producers = Array.from({ length: 12 }, (_, p) => new Producer({ port: b.port, clientId: `p${p}`, lingerMs: p % 3, maxInFlight: 1 + (p % 4), batchBytesMax: 300 + p * 50 }));
+    const producers = Array.from({ length: 12 }, (_, p) => new Producer({ ...realSeams(), port: b.port, clientId: `p${p}`, lingerMs: p % 3, maxInFlight: 1 + (p % 4), batchBytesMax: 300 + p * 50 }));
     await Promise.all(producers.map((p) => p.connect()));
     const sent = new Map<number, string>();
     await Promise.all(
@@ -228,7 +229,7 @@ describe('concurrency and pipelining', () => {
     const total = sent.size;
     expect([...sent.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i));
 
-    const consumer = new Consumer({ port: b.port, topic: TOPIC, maxWaitMs: 0 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, topic: TOPIC, maxWaitMs: 0 });
     await consumer.connect();
     const read = new Map<number, string>();
     for (let offset = 0; offset < total; ) {
@@ -361,7 +362,7 @@ describe('long poll on a ManualClock', () => {
 describe('misbehaving clients', () => {
   it('garbage, oversized and truncated frames close only the offending connection, with a logged reason', async () => {
     const b = await broker({ frameBytesMax: 4096 });
-    const producer = new Producer({ port: b.port });
+    const producer = new Producer({ ...realSeams(), port: b.port });
     await producer.connect();
     t.defer(() => producer.disconnect());
     let acked = 0;

@@ -20,6 +20,7 @@ import { seededRandom } from '../src/seams/random.ts';
 import { UnknownTopicOrPartitionError } from '../src/topics/errors.ts';
 import { tappedTransport } from '../src/demos/wire-demo.ts';
 import { testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 
@@ -32,7 +33,7 @@ async function producer(opts: ProducerOptions): Promise<Producer> {
 
 /** Every record of every partition of `topic`, read with a fresh consumer. */
 async function readAll(port: number, topic: string): Promise<ConsumedRecord[]> {
-  const consumer = new Consumer({ port, topic, maxWaitMs: 0, maxBytes: 4096 });
+  const consumer = new Consumer({ ...realSeams(), port, topic, maxWaitMs: 0, maxBytes: 4096 });
   await consumer.connect();
   try {
     const records: ConsumedRecord[] = [];
@@ -65,7 +66,7 @@ describe('per-key ordering (property, over TCP)', () => {
           const random = seededRandom(cfg.seed);
           const clients = await Promise.all(
             Array.from({ length: cfg.producers }, async (_, i) => {
-              const p = new Producer({ port: b.port, lingerMs: cfg.lingerMs, batchBytesMax: cfg.batchBytesMax, maxInFlight: cfg.maxInFlight, random: seededRandom(cfg.seed + i) });
+              const p = new Producer({ ...realSeams(), port: b.port, lingerMs: cfg.lingerMs, batchBytesMax: cfg.batchBytesMax, maxInFlight: cfg.maxInFlight, random: seededRandom(cfg.seed + i) });
               await p.connect();
               return p;
             }),
@@ -119,7 +120,7 @@ describe('Producer routing', () => {
   it('a key always goes to toPositive(murmur2(key)) % partitions; an explicit partition wins', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'keys', partitions: 5 });
-    const p = await producer({ port: b.port });
+    const p = await producer({ ...realSeams(), port: b.port });
     const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
     const results = await p.send({ topic: 'keys', messages: keys.map((key) => ({ key, value: key })) });
     results.forEach((r, i) => expect(r.partition).toBe(partitionForKey(Buffer.from(keys[i] as string), 5)));
@@ -131,7 +132,7 @@ describe('Producer routing', () => {
   it('keyless sends stick to one partition per batch and move after each batch (KIP-480)', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'sticky', partitions: 4 });
-    const p = await producer({ port: b.port, lingerMs: 2, random: seededRandom(5) });
+    const p = await producer({ ...realSeams(), port: b.port, lingerMs: 2, random: seededRandom(5) });
     const used: number[] = [];
     for (let i = 0; i < 12; i++) {
       const results = await p.send({ topic: 'sticky', messages: Array.from({ length: 5 }, (_, j) => ({ value: `${i}-${j}` })) });
@@ -147,7 +148,7 @@ describe('Producer routing', () => {
   it('a keyless batch that fills up moves the rest of the send to the next sticky partition', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'fill', partitions: 3 });
-    const p = await producer({ port: b.port, batchBytesMax: 400, maxInFlight: 1, random: seededRandom(9) });
+    const p = await producer({ ...realSeams(), port: b.port, batchBytesMax: 400, maxInFlight: 1, random: seededRandom(9) });
     const results = await p.send({ topic: 'fill', messages: Array.from({ length: 24 }, (_, i) => ({ value: `${i}`.padEnd(40, '.') })) });
     // Runs of consecutive records share a partition; each run is one full batch; runs alternate.
     const runs: number[][] = [];
@@ -174,7 +175,7 @@ describe('Producer routing', () => {
     const transport = tappedTransport(tcpTransport, (direction, _frame, apiKey) => {
       if (direction === 'request' && apiKey === 3) metadataRequests++;
     });
-    const p = await producer({ port: b.port, transport });
+    const p = await producer({ ...realSeams(), port: b.port, transport });
     await p.send({ topic: 'three', messages: [{ value: 'a' }] });
     expect(metadataRequests).toBe(1);
     await p.send({ topic: 'three', messages: [{ value: 'b', partition: 2 }] });
@@ -195,7 +196,7 @@ describe('Producer routing', () => {
   it('sends to one topic stay in call order while the first waits for metadata', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'order', partitions: 1 });
-    const p = await producer({ port: b.port, maxInFlight: 3 });
+    const p = await producer({ ...realSeams(), port: b.port, maxInFlight: 3 });
     const sends = Array.from({ length: 30 }, (_, i) => p.send({ topic: 'order', messages: [{ value: `${i}` }] }));
     const offsets = (await Promise.all(sends)).map((r) => r[0]?.offset);
     expect(offsets).toEqual(Array.from({ length: 30 }, (_, i) => i));
@@ -206,10 +207,10 @@ describe('Consumer', () => {
   it('reads every partition of a topic, in order within each, and run() delivers them all', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'all', partitions: 3 });
-    const p = await producer({ port: b.port, batchBytesMax: 200 });
+    const p = await producer({ ...realSeams(), port: b.port, batchBytesMax: 200 });
     const messages = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 7}`, value: `v${i}` }));
     const placed = await p.send({ topic: 'all', messages });
-    const consumer = new Consumer({ port: b.port, topic: 'all', maxWaitMs: 100, maxBytes: 300 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, topic: 'all', maxWaitMs: 100, maxBytes: 300 });
     await consumer.connect();
     expect(consumer.partitions).toEqual([0, 1, 2]);
     expect(() => consumer.position).toThrow(/reads 3 partitions/);
@@ -231,10 +232,10 @@ describe('Consumer', () => {
   it('reads one partition when asked; positions, seek and caughtUp are per partition', async () => {
     const b = await t.broker();
     await b.broker.createTopic({ name: 'one', partitions: 2 });
-    const p = await producer({ port: b.port });
+    const p = await producer({ ...realSeams(), port: b.port });
     await p.send({ topic: 'one', messages: ['a', 'b', 'c'].map((value) => ({ value, partition: 1 })) });
     await p.send({ topic: 'one', messages: [{ value: 'zero', partition: 0 }] });
-    const consumer = new Consumer({ port: b.port, topic: 'one', partition: 1, maxWaitMs: 0 });
+    const consumer = new Consumer({ ...realSeams(), port: b.port, topic: 'one', partition: 1, maxWaitMs: 0 });
     await consumer.connect();
     t.defer(() => consumer.disconnect());
     expect(consumer.partitions).toEqual([1]);
@@ -245,9 +246,9 @@ describe('Consumer', () => {
     expect((await consumer.poll()).map((r) => r.value?.toString())).toEqual(['b', 'c']);
     expect(await consumer.listOffset(-1)).toBe(3);
 
-    const wrong = new Consumer({ port: b.port, topic: 'one', partition: 2 });
+    const wrong = new Consumer({ ...realSeams(), port: b.port, topic: 'one', partition: 2 });
     await expect(wrong.connect()).rejects.toBeInstanceOf(UnknownTopicOrPartitionError);
-    const missing = new Consumer({ port: b.port, topic: 'missing' });
+    const missing = new Consumer({ ...realSeams(), port: b.port, topic: 'missing' });
     await expect(missing.connect()).rejects.toBeInstanceOf(UnknownTopicOrPartitionBrokerError);
   });
 });
@@ -255,7 +256,7 @@ describe('Consumer', () => {
 describe('Admin', () => {
   it('creates, lists and describes topics; errors are typed per topic', async () => {
     const b = await t.broker();
-    const admin = new Admin({ port: b.port });
+    const admin = new Admin({ ...realSeams(), port: b.port });
     await admin.connect();
     t.defer(() => admin.disconnect());
     await admin.createTopic({ topic: 'orders', numPartitions: 3, segmentBytesMax: 1 << 20, retentionBytesMax: -1 });

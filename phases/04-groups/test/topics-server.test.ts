@@ -24,6 +24,7 @@ import { Broker } from '../src/server/broker.ts';
 import { BrokerConfigError } from '../src/server/config.ts';
 import { REGISTRY_FILE } from '../src/topics/registry.ts';
 import { TOPIC, type RawClient, testResources } from './wire-helpers.ts';
+import { realSeams } from '../src/seams/real.ts';
 
 const t = testResources();
 
@@ -141,10 +142,10 @@ describe('topic limits', () => {
     t.defer(() => tmp.remove());
     const dir = join(tmp.path, 'data');
     for (const topicLimits of [{ topicsMax: 0 }, { partitionsPerTopicMax: -1 }, { partitionsTotalMax: 1.5 }]) {
-      await expect(Broker.start({ dir, port: 0, topicLimits })).rejects.toThrow(BrokerConfigError);
+      await expect(Broker.start({ dir, port: 0, topicLimits }, realSeams())).rejects.toThrow(BrokerConfigError);
     }
-    await expect(Broker.start({ dir, port: 0, topicLimits: { topicsMax: 0 } })).rejects.toThrow('topicLimits.topicsMax must be an integer >= 1, got 0');
-    await expect(Broker.start({ dir, port: 0, defaultPartitions: 5, topicLimits: { partitionsPerTopicMax: 4 } })).rejects.toThrow(/defaultPartitions \(5\)/);
+    await expect(Broker.start({ dir, port: 0, topicLimits: { topicsMax: 0 } }, realSeams())).rejects.toThrow('topicLimits.topicsMax must be an integer >= 1, got 0');
+    await expect(Broker.start({ dir, port: 0, defaultPartitions: 5, topicLimits: { partitionsPerTopicMax: 4 } }, realSeams())).rejects.toThrow(/defaultPartitions \(5\)/);
     expect(readdirSync(tmp.path)).toEqual([]);
   });
 });
@@ -304,13 +305,13 @@ describe('per-topic settings and persistence', () => {
     const tmp = tempDir('topics-restart-');
     t.defer(() => tmp.remove());
     const dir = join(tmp.path, 'data');
-    const first = await Broker.start({ dir, port: 0 }, { logger: () => undefined });
+    const first = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: () => undefined });
     await first.createTopic({ name: 'kept', partitions: 2, segmentBytesMax: 2048 });
     const c = await t.raw(first.port);
     await call(c, Produce, produce('kept', 1, 'durable'));
     await c.close();
     await first.close();
-    const second = await Broker.start({ dir, port: 0 }, { logger: () => undefined });
+    const second = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: () => undefined });
     t.defer(() => second.close());
     expect(second.topics()).toEqual([{ name: 'kept', partitions: 2, segmentBytesMax: 2048, internal: false }]);
     const d = await t.raw(second.port);

@@ -7,30 +7,26 @@
  * maps numbers back to exception classes). `ProtocolError` is the only exception any
  * decoder in `protocol/` throws, whatever bytes it is fed.
  */
+import { KAFKA_ERROR_CODES } from '../log/errors.ts';
 
-/** Kafka's error code numbers for the errors this broker can report. */
+/**
+ * Kafka's error code numbers for the errors this broker can report: the log's (defined
+ * with their meaning in `log/errors.ts`, so each number is written once), then the ones
+ * only the protocol has.
+ */
 export const ErrorCode = {
   /** The server hit an error it has no better code for (a bug); the message says what. */
   UNKNOWN_SERVER_ERROR: -1,
   NONE: 0,
-  /** The requested offset is below the log start offset or above the log end offset. */
-  OFFSET_OUT_OF_RANGE: 1,
-  /** A record batch failed its CRC, has the wrong magic byte, or its lengths disagree. */
-  CORRUPT_MESSAGE: 2,
+  ...KAFKA_ERROR_CODES,
   /** The broker is shutting down (or its log is closed); retry against a running broker. */
   BROKER_NOT_AVAILABLE: 8,
-  /** A record batch is larger than the broker's `batchBytesMax`. */
-  MESSAGE_TOO_LARGE: 10,
   /** Produce `acks` other than -1 or 1. */
   INVALID_REQUIRED_ACKS: 21,
   /** The broker does not speak this version of this API (see ApiVersions). */
   UNSUPPORTED_VERSION: 35,
   /** The request could not be decoded, or a field is out of its allowed range. */
   INVALID_REQUEST: 42,
-  /** The log's storage failed (for example fsync); the write was not acknowledged. */
-  KAFKA_STORAGE_ERROR: 56,
-  /** A record batch is well formed but breaks a rule (for example offsets not contiguous). */
-  INVALID_RECORD: 87,
   /** The broker is at a capacity limit (its log's append queue is full); retry later. */
   THROTTLING_QUOTA_EXCEEDED: 89,
 } as const;

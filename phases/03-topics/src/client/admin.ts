@@ -4,23 +4,14 @@
  * `Admin`; `kafka-topics.sh --create / --list / --describe` is built on the same two
  * requests. The CLI's `create-topic` and `topics` commands use it.
  */
-import { type Clock, realClock } from '../seams/clock.ts';
 import { CreateTopics, type TopicConfigEntry, configsFromSettings } from '../protocol/create-topics.ts';
 import { ErrorCode } from '../protocol/errors.ts';
-import { Connection } from './connection.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { type BrokerError, ClientLimitError, brokerErrorFor, throwIfError } from './errors.ts';
 import { MetadataCache, type TopicInfo } from './metadata.ts';
-import type { Transport } from '../seams/transport.ts';
 
 /** Admin client settings. */
-export interface AdminOptions {
-  host?: string;
-  port: number;
-  /** Time allowed for an answer. Default 30 s. */
-  requestTimeoutMs?: number;
-  clientId?: string;
-  clock?: Clock;
-  transport?: Transport;
+export interface AdminOptions extends ClientOptions {
 }
 
 /** A topic to create, in KafkaJS's shape plus our two settings by name. */
@@ -45,7 +36,7 @@ export interface CreateTopicOutcome {
 /**
  * Create and describe topics.
  * @example
- * const admin = new Admin({ port: 9092 });
+ * const admin = new Admin({ port: 9092, ...realSeams() });
  * await admin.connect();
  * await admin.createTopic({ topic: 'orders', numPartitions: 3 });
  * console.log(await admin.listTopics());
@@ -59,20 +50,13 @@ export class Admin {
   constructor(opts: AdminOptions) {
     this.#opts = opts;
     // maxAgeMs 0: an admin client always asks the broker.
-    this.#metadata = new MetadataCache(() => this.#connection(), opts.clock ?? realClock, { maxAgeMs: 0 });
+    this.#metadata = new MetadataCache(() => this.#connection(), opts.clock, { maxAgeMs: 0 });
   }
 
   /** Connect to the broker (and check it speaks CreateTopics and Metadata). */
   async connect(): Promise<void> {
     if (this.#conn !== null) return;
-    this.#conn = await Connection.connect({
-      host: this.#opts.host,
-      port: this.#opts.port,
-      clientId: this.#opts.clientId ?? 'admin',
-      clock: this.#opts.clock,
-      transport: this.#opts.transport,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-    });
+    this.#conn = await Connection.connectClient(this.#opts, 'admin');
   }
 
   /** Create several topics in one request; each succeeds or fails on its own. */

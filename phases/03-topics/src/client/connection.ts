@@ -14,25 +14,39 @@
  * `frameBytesMax`, and `requestTimeoutMs` for an answer. A timeout closes the connection,
  * since the answer may still come and every later one would be paired wrongly.
  */
-import { type Clock, type TimerHandle, realClock } from '../seams/clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 import type { ApiCodec, ResponseBase } from '../protocol/api.ts';
 import { ApiVersions, type ApiVersionRange } from '../protocol/api-versions.ts';
 import { ByteReader } from '../protocol/bytes.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { decodeResponseHeader, encodeRequestFrame } from '../protocol/header.ts';
 import { ClientLimitError, ConnectionClosedError, RequestTimeoutError, UnsupportedVersionBrokerError, throwIfError } from './errors.ts';
-import { type FrameLink, type Transport, tcpTransport } from '../seams/transport.ts';
+import type { FrameLink, Transport } from '../seams/transport.ts';
 
-/** How to reach the broker and the client-side limits. */
-export interface ConnectionOptions {
+/**
+ * What every client (producer, consumer, admin …) is given: where the broker is, the
+ * seams it reaches it through, and its name in the broker's logs. The seams are
+ * required: `realSeams()` (seams/real.ts) gives the real ones, a test or the simulator
+ * its own.
+ */
+export interface ClientOptions {
+  /** Default 127.0.0.1. */
   host?: string;
   port: number;
-  /** Sent in every request header; shows up in broker logs. */
-  clientId?: string | null;
-  clock?: Clock;
-  transport?: Transport;
-  /** Time allowed for an answer (plus the long-poll wait for fetches). Default 30 s. */
+  /** Sent in every request header; shows up in broker logs. Default: the client's kind (`producer`, …). */
+  clientId?: string;
+  /** Time allowed for each answer (plus the long-poll wait for fetches). Default 30 s. */
   requestTimeoutMs?: number;
+  /** The Clock seam: request timeouts, linger, polling. */
+  clock: Clock;
+  /** The Transport seam: how frames reach the broker. */
+  transport: Transport;
+}
+
+/** How to reach the broker and the client-side limits of one connection. */
+export interface ConnectionOptions extends Omit<ClientOptions, 'clientId'> {
+  /** Sent in every request header; null sends none. */
+  clientId?: string | null;
   /** Largest accepted response frame. Default 64 MiB. */
   frameBytesMax?: number;
   /** Unanswered requests at most. Default 1024. */
@@ -49,7 +63,7 @@ interface Pending {
 /**
  * A pipelining protocol connection.
  * @example
- * const conn = await Connection.connect({ port: 9092 });
+ * const conn = await Connection.connect({ port: 9092, ...realSeams() });
  * const res = await conn.request(ListOffsets, { timestamp: LATEST_TIMESTAMP });
  * await conn.close();
  */
@@ -68,7 +82,7 @@ export class Connection {
   #markClosed: () => void = () => {};
 
   private constructor(opts: ConnectionOptions) {
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock;
     this.#clientId = opts.clientId ?? null;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#maxInFlight = opts.maxInFlight ?? 1024;
@@ -79,7 +93,7 @@ export class Connection {
   static async connect(opts: ConnectionOptions): Promise<Connection> {
     const conn = new Connection(opts);
     const host = opts.host ?? '127.0.0.1';
-    conn.#link = await (opts.transport ?? tcpTransport).connect(
+    conn.#link = await opts.transport.connect(
       host,
       opts.port,
       { frame: (f) => conn.#onFrame(f), closed: (e) => conn.#onClosed(e) },
@@ -94,6 +108,23 @@ export class Connection {
       throw err;
     }
     return conn;
+  }
+
+  /**
+   * Connect on behalf of a client: its address, seams, id (default `defaultClientId`) and
+   * request timeout, plus this connection's own limits. The one place clients build a
+   * connection from their options.
+   */
+  static async connectClient(opts: ClientOptions, defaultClientId: string, limits: { maxInFlight?: number; frameBytesMax?: number } = {}): Promise<Connection> {
+    return await Connection.connect({
+      host: opts.host,
+      port: opts.port,
+      clientId: opts.clientId ?? defaultClientId,
+      clock: opts.clock,
+      transport: opts.transport,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      ...limits,
+    });
   }
 
   /** The broker's ApiVersions answer. */

@@ -17,6 +17,7 @@ import { murmur2, toPositive } from '../client/murmur2.ts';
 import { Producer } from '../client/producer.ts';
 import { seededRandom } from '../seams/random.ts';
 import { Broker } from '../server/broker.ts';
+import { realSeams } from '../seams/real.ts';
 
 /** The demo's topic and its partition count. */
 const TOPIC = 'orders';
@@ -29,10 +30,10 @@ const PARTITIONS = 3;
  */
 export async function runTopicsDemo(say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'commitlog-topics-demo-'));
-  let broker = await Broker.start({ dir, port: 0 }, { logger: (line) => say(`   [broker] ${line}`) });
+  let broker = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: (line) => say(`   [broker] ${line}`) });
   try {
     say(`A broker on ${broker.host}:${broker.port}, its data in ${dir} (removed at the end).`);
-    const admin = new Admin({ port: broker.port, clientId: 'demo-admin' });
+    const admin = new Admin({ ...realSeams(), port: broker.port, clientId: 'demo-admin' });
     await admin.connect();
 
     say('');
@@ -55,7 +56,7 @@ export async function runTopicsDemo(say: (line: string) => void): Promise<void> 
 
     say('');
     say('3. Keyed records: partition = toPositive(murmur2(key)) % 3, the Java client\'s rule, so a key always lands on one partition.');
-    const producer = new Producer({ port: broker.port, clientId: 'demo-producer', lingerMs: 5, random: seededRandom(3) });
+    const producer = new Producer({ ...realSeams(), port: broker.port, clientId: 'demo-producer', lingerMs: 5, random: seededRandom(3) });
     await producer.connect();
     const users = ['alice', 'bob', 'carol', 'dave'];
     const messages = [1, 2, 3].flatMap((step) => users.map((user) => ({ key: user, value: `${user}:step${step}` })));
@@ -78,7 +79,7 @@ export async function runTopicsDemo(say: (line: string) => void): Promise<void> 
 
     say('');
     say('5. A consumer of every partition: order holds within a partition (so per key), not across the topic.');
-    const consumer = new Consumer({ port: broker.port, topic: TOPIC, clientId: 'demo-consumer', maxWaitMs: 0 });
+    const consumer = new Consumer({ ...realSeams(), port: broker.port, topic: TOPIC, clientId: 'demo-consumer', maxWaitMs: 0 });
     await consumer.connect();
     const read: ConsumedRecord[] = [];
     while (!consumer.caughtUp) read.push(...(await consumer.poll()));
@@ -92,7 +93,7 @@ export async function runTopicsDemo(say: (line: string) => void): Promise<void> 
 
     say('');
     say('6. Unknown topics are an error (auto-creation is off by default, as auto.create.topics.enable should be in production):');
-    const stray = new Producer({ port: broker.port, clientId: 'demo-stray', allowAutoTopicCreation: true });
+    const stray = new Producer({ ...realSeams(), port: broker.port, clientId: 'demo-stray', allowAutoTopicCreation: true });
     await stray.connect();
     try {
       await stray.send({ topic: 'no-such-topic', messages: [{ value: 'x' }] });
@@ -105,7 +106,7 @@ export async function runTopicsDemo(say: (line: string) => void): Promise<void> 
     say('');
     say('7. Restart the broker on the same directory: the registry is read back, every partition log recovered.');
     await broker.close();
-    broker = await Broker.start({ dir, port: 0 }, { logger: (line) => say(`   [broker] ${line}`) });
+    broker = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: (line) => say(`   [broker] ${line}`) });
     for (const t of broker.topics()) say(`   topic ${t.name}: ${t.partitions} partitions`);
   } finally {
     await broker.close();

@@ -11,13 +11,24 @@
  * a caller should handle.
  */
 
-/** Kafka's numeric error codes for the conditions this phase can report. */
+/**
+ * Kafka's numeric error codes for the conditions the log can report. Each number is
+ * defined once in the course: here for the log's conditions, in `topics/errors.ts` for
+ * the topics' (phase 3); the wire's table (`protocol/errors.ts`, phase 2) takes these in
+ * and adds the codes only the protocol has.
+ */
 export const KAFKA_ERROR_CODES = Object.freeze({
+  /** The requested offset is below the log start offset or above the log end offset. */
   OFFSET_OUT_OF_RANGE: 1,
+  /** A record batch failed its CRC, has the wrong magic byte, or its lengths disagree. */
   CORRUPT_MESSAGE: 2,
+  /** A record batch is larger than the log's `batchBytesMax`. */
   MESSAGE_TOO_LARGE: 10,
+  /** A setting with an unknown name or an out-of-range value. */
   INVALID_CONFIG: 40,
+  /** The log's storage failed (for example fsync); the write was not acknowledged. */
   KAFKA_STORAGE_ERROR: 56,
+  /** A record batch is well formed but breaks a rule (for example offsets not contiguous). */
   INVALID_RECORD: 87,
 } as const);
 

@@ -1,11 +1,23 @@
 /**
- * The Transport seam, client side (DESIGN §3): "connect to host:port and exchange whole
- * frames". `Connection` speaks the protocol on top of a `FrameLink` and never touches a
- * socket, so the phase-7 simulator can hand it an in-memory link with delays, drops and
- * partitions, and the `demo` command can wrap the real one to print every frame.
+ * The Transport seam (course/architecture.md, "Seams"): "exchange whole frames with a
+ * peer". Both ends of the wire go through it. A client `connect`s and gets a
+ * `FrameLink`; a broker `listen`s and is handed a `ServerLink` per accepted peer. Neither
+ * `Connection` nor `BrokerConnection` touches a socket, so the phase-7 simulator can run
+ * clients and brokers in one process over in-memory links with delays, drops and
+ * partitions, and the `wire-demo` command can wrap the real one to print every frame.
  * `tcpTransport` is the real implementation: node:net plus the shared `FrameDecoder`.
+ *
+ * Backpressure contract of a `ServerLink` (what `BrokerConnection` relies on):
+ * - `pause()` stops frame delivery at once (frames already cut from the stream wait
+ *   inside the link) and stops reading from the peer, so TCP's window closes and the
+ *   peer's writes block; `resume()` delivers what waited, then reads again.
+ * - `send` returns false once the link holds more unsent bytes than it wants to; it
+ *   takes the frame anyway, and calls `drained` when it has written them all.
+ * - `ended` means the peer half-closed: no more frames will come, answers still can go.
+ * - `closed` comes once, last, whether the broker or the peer or an error closed it.
  */
 import { type Socket, connect as netConnect } from 'node:net';
+import { type AddressInfo, type Server, createServer } from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.ts';
 
 /** Callbacks a link delivers to. */
@@ -26,18 +38,80 @@ export interface FrameLink {
   abort(): void;
 }
 
-/** Opens links. */
+/** What a `ServerLink` delivers to the broker's side of one peer. */
+export interface ServerLinkHandlers {
+  /** A whole frame arrived (without its size prefix). Not called while paused. */
+  frame(frame: Buffer): void;
+  /** The peer ended its side: no frame follows the ones already delivered. */
+  ended(): void;
+  /** Everything `send` took has been written; `send` would now return true. */
+  drained(): void;
+  /**
+   * The link is closed, by either side; called once, last. `error` says why when it was
+   * not a clean close: a frame over the limit (a `ProtocolError`) or a socket error.
+   */
+  closed(error: Error | null): void;
+}
+
+/** The broker's end of one accepted peer. */
+export interface ServerLink {
+  /** The peer's address, for log lines (`127.0.0.1:53122`). */
+  readonly peer: string;
+  /** True while sent frames wait to be written (the last `send` returned false). */
+  readonly sendBlocked: boolean;
+  /** Send one frame, given as chunks (size prefix included). False: wait for `drained`. */
+  send(chunks: readonly Buffer[]): boolean;
+  /** Stop delivering frames and reading from the peer. */
+  pause(): void;
+  /** Deliver waiting frames, then read from the peer again. */
+  resume(): void;
+  /** End our side once every sent frame is written (the peer sees a clean close). */
+  end(): void;
+  /** Close now, dropping anything unsent or unread; `closed` follows. */
+  abort(): void;
+}
+
+/**
+ * Called for each accepted peer with its link; returns the handlers the link delivers
+ * to. To refuse a peer, call `link.abort()` and return handlers that ignore everything.
+ */
+export type AcceptLink = (link: ServerLink) => ServerLinkHandlers;
+
+/** Limits a listener applies to every link it accepts. */
+export interface ListenOptions {
+  /** Largest frame a peer may send (Kafka's `socket.request.max.bytes`); a larger one closes the link. */
+  frameBytesMax: number;
+  /** Smallest frame that can be valid (a request header is 10 bytes); a smaller one closes the link. */
+  frameBytesMin: number;
+  /** Connections the OS may queue before we accept them. */
+  backlog: number;
+}
+
+/** A listening endpoint. */
+export interface Listener {
+  readonly host: string;
+  /** The real port, also when asked for port 0. */
+  readonly port: number;
+  /** Stop accepting; links already accepted stay open. Resolves once nothing more is accepted. */
+  close(): Promise<void>;
+}
+
+/** Opens links, as a client (`connect`) or as a server (`listen`). */
 export interface Transport {
   /** Connect; resolves when frames can be sent. */
   connect(host: string, port: number, handlers: FrameHandlers, options: { frameBytesMax: number }): Promise<FrameLink>;
+  /** Listen on host:port; resolves once peers can connect. Rejects when the port is in use. */
+  listen(host: string, port: number, options: ListenOptions, accept: AcceptLink): Promise<Listener>;
 }
 
 /**
  * Frames over TCP.
  * @example
  * const link = await tcpTransport.connect('127.0.0.1', 9092, { frame: onFrame, closed: onClosed }, { frameBytesMax: 1 << 26 });
+ * const listener = await tcpTransport.listen('127.0.0.1', 0, { frameBytesMax: 1 << 20, frameBytesMin: 10, backlog: 511 }, accept);
  */
 export const tcpTransport: Transport = {
+  listen: listenTcp,
   connect(host, port, handlers, options) {
     return new Promise((resolve, reject) => {
       const socket: Socket = netConnect({ host, port, noDelay: true });
@@ -83,3 +157,100 @@ export const tcpTransport: Transport = {
     });
   },
 };
+
+/** `tcpTransport.listen`: a node:net server whose sockets become `ServerLink`s. */
+async function listenTcp(host: string, port: number, options: ListenOptions, accept: AcceptLink): Promise<Listener> {
+  // allowHalfOpen: a client that ends its side after its last request still gets its answers.
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+  server.on('connection', (socket: Socket) => acceptTcp(socket, options, accept));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, backlog: options.backlog }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // After listening, an error on the listening socket is rare (fd exhaustion); accepted links are unaffected.
+  server.on('error', () => {});
+  return {
+    host,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Wrap one accepted socket: cut frames with a `FrameDecoder`, deliver them unless paused. */
+function acceptTcp(socket: Socket, options: ListenOptions, accept: AcceptLink): void {
+  socket.setNoDelay(true);
+  const decoder = new FrameDecoder(options.frameBytesMax, options.frameBytesMin);
+  let paused = false;
+  let ended = false;
+  let endDelivered = false;
+  let closedError: Error | null = null;
+  const link: ServerLink = {
+    peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+    get sendBlocked() {
+      return socket.writableNeedDrain;
+    },
+    send(chunks) {
+      if (socket.destroyed) return false;
+      socket.cork();
+      for (const c of chunks) socket.write(c);
+      socket.uncork();
+      return !socket.writableNeedDrain;
+    },
+    pause() {
+      if (paused) return;
+      paused = true;
+      socket.pause();
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      deliver();
+      if (!paused) socket.resume();
+    },
+    end() {
+      socket.end();
+    },
+    abort() {
+      socket.destroy();
+    },
+  };
+  const handlers = accept(link);
+  /** Hand out whole frames until paused or out of bytes; then report the peer's end once. */
+  const deliver = (): void => {
+    while (!paused && !socket.destroyed) {
+      let frame: Buffer | null;
+      try {
+        frame = decoder.next();
+      } catch (err) {
+        closedError = err instanceof Error ? err : new Error(String(err));
+        socket.destroy();
+        return;
+      }
+      if (frame === null) break;
+      handlers.frame(frame);
+    }
+    if (ended && !endDelivered && !paused && !socket.destroyed) {
+      endDelivered = true;
+      handlers.ended();
+    }
+  };
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(chunk);
+    deliver();
+  });
+  socket.on('end', () => {
+    ended = true;
+    deliver();
+  });
+  socket.on('drain', () => handlers.drained());
+  socket.on('error', (err) => {
+    closedError ??= err;
+  });
+  socket.on('close', () => {
+    decoder.clear();
+    handlers.closed(closedError);
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * The broker process's core: opens its topics (the registry and every partition's log),
- * listens on TCP, accepts connections up to `maxConnections`, and shuts down gracefully.
- * Data flows socket → `BrokerConnection` (framing, ordering, backpressure) →
+ * listens through the Transport seam (TCP in production), accepts connections up to `maxConnections`, and shuts down gracefully.
+ * Data flows link → `BrokerConnection` (framing, ordering, backpressure) →
  * `RequestHandler` (the APIs) → `PartitionManager` (phase 3) → `Log` (phase 1).
  *
  * Accepting never blocks: a connection over the limit is closed the moment it arrives,
@@ -17,19 +17,27 @@
  *    be in the log, but never half a batch: batches are appended atomically);
  * 4. every partition's log is closed (synced), and `close` resolves.
  */
-import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { type Clock, realClock } from '../seams/clock.ts';
+import type { Clock } from '../seams/clock.ts';
 import { PartitionManager, type TopicMetadata } from '../topics/partitions.ts';
-import { FsStorage, type Storage } from '../seams/storage.ts';
+import type { Storage } from '../seams/storage.ts';
+import type { Listener, ServerLink, ServerLinkHandlers, Transport } from '../seams/transport.ts';
+import { REQUEST_HEADER_BYTES_MIN } from '../protocol/header.ts';
 import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
 import { BrokerConnection } from './connection.ts';
 import { RequestHandler } from './handlers.ts';
 
-/** The broker's replaceable surroundings: the Storage and Clock seams, and where log lines go. */
+/**
+ * The broker's surroundings: the seams it reaches the world through, and where log
+ * lines go. Every seam is required: the CLI (or `startBroker` in `index.ts`) passes the
+ * real ones, a test or the simulator its own, and forgetting one is a type error rather
+ * than a silent fall-back to real time, disk or sockets.
+ */
 export interface BrokerDeps {
-  storage?: Storage;
-  clock?: Clock;
+  storage: Storage;
+  clock: Clock;
+  /** Accepts client connections (`listen`). */
+  transport: Transport;
   /** One line per event worth telling an operator (refused connection, closed with a reason). Default: stderr. */
   logger?: (line: string) => void;
 }
@@ -37,7 +45,7 @@ export interface BrokerDeps {
 /**
  * A running broker serving topics over TCP.
  * @example
- * const broker = await Broker.start({ dir: '/tmp/data', port: 0 });
+ * const broker = await Broker.start({ dir: '/tmp/data', port: 0 }, realSeams());
  * await broker.createTopic({ name: 'orders', partitions: 3 });
  * console.log(`listening on ${broker.host}:${broker.port}`);
  * await broker.close();
@@ -48,7 +56,7 @@ export class Broker {
   /** Port the broker listens on (the real one when configured with 0). */
   readonly port: number;
   readonly #config: BrokerConfig;
-  readonly #server: Server;
+  readonly #listener: Listener;
   readonly #partitions: PartitionManager;
   readonly #handler: RequestHandler;
   readonly #clock: Clock;
@@ -58,12 +66,11 @@ export class Broker {
   #closing: Promise<void> | null = null;
   #onAllClosed: (() => void) | null = null;
 
-  private constructor(config: BrokerConfig, server: Server, partitions: PartitionManager, clock: Clock, logger: (line: string) => void) {
-    const address = server.address() as AddressInfo;
+  private constructor(config: BrokerConfig, listener: Listener, partitions: PartitionManager, clock: Clock, logger: (line: string) => void) {
     this.host = config.host;
-    this.port = address.port;
+    this.port = listener.port;
     this.#config = config;
-    this.#server = server;
+    this.#listener = listener;
     this.#partitions = partitions;
     this.#clock = clock;
     this.#logger = logger;
@@ -71,13 +78,11 @@ export class Broker {
       fetchWaitMsMax: config.fetchWaitMsMax,
       fetchBytesMax: config.fetchBytesMax,
       advertisedHost: config.host,
-      advertisedPort: address.port,
+      advertisedPort: listener.port,
       logger,
       autoCreateTopics: config.autoCreateTopics,
       defaultPartitions: config.defaultPartitions,
     });
-    server.on('connection', (socket: Socket) => this.#accept(socket));
-    server.on('error', (err) => logger(`listener error: ${err.message}`));
   }
 
   /**
@@ -85,27 +90,27 @@ export class Broker {
    * then listen. Resolves once connections are accepted. Rejects on a bad config, a corrupt
    * registry, a log that fails to open, or a port in use.
    */
-  static async start(config: Partial<BrokerConfig>, deps: BrokerDeps = {}): Promise<Broker> {
+  static async start(config: Partial<BrokerConfig>, deps: BrokerDeps): Promise<Broker> {
     const resolved = resolveBrokerConfig(config);
     const logger = deps.logger ?? ((line: string) => process.stderr.write(`broker: ${line}\n`));
-    const partitions = await PartitionManager.open(deps.storage ?? new FsStorage(), resolved.dir, {
+    const partitions = await PartitionManager.open(deps.storage, resolved.dir, {
       log: resolved.log ?? {},
       limits: resolved.topicLimits ?? {},
     });
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+    // Links accepted before the broker exists (none over TCP, where the listen callback
+    // runs first) are refused rather than queued.
+    let broker: Broker | null = null;
+    const accept = (link: ServerLink): ServerLinkHandlers => (broker === null ? refuse(link) : broker.#accept(link));
+    let listener: Listener;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: resolved.host, port: resolved.port, backlog: Math.max(511, resolved.maxConnections) }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const options = { frameBytesMax: resolved.frameBytesMax, frameBytesMin: REQUEST_HEADER_BYTES_MIN, backlog: Math.max(511, resolved.maxConnections) };
+      listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
     } catch (err) {
       await partitions.close();
       throw err;
     }
-    return new Broker(resolved, server, partitions, deps.clock ?? realClock, logger);
+    broker = new Broker(resolved, listener, partitions, deps.clock, logger);
+    return broker;
   }
 
   /**
@@ -137,31 +142,27 @@ export class Broker {
     return this.#closing;
   }
 
-  #accept(socket: Socket): void {
-    if (this.#closing !== null) {
-      socket.destroy();
-      return;
-    }
+  #accept(link: ServerLink): ServerLinkHandlers {
+    if (this.#closing !== null) return refuse(link);
     const max = this.#config.maxConnections;
     if (this.#connections.size >= max) {
-      this.#logger(`refused connection from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${this.#connections.size} connections open (maxConnections ${max})`);
-      socket.destroy();
-      return;
+      this.#logger(`refused connection from ${link.peer}: ${this.#connections.size} connections open (maxConnections ${max})`);
+      return refuse(link);
     }
     const limits = {
       maxInFlight: this.#config.maxInFlightPerConnection,
-      frameBytesMax: this.#config.frameBytesMax,
       idleTimeoutMs: this.#config.idleTimeoutMs,
     };
-    const connection = new BrokerConnection(this.#nextConnectionId++, socket, this.#handler, this.#clock, limits, this.#logger, (c) => {
+    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, (c) => {
       this.#connections.delete(c);
       if (this.#connections.size === 0) this.#onAllClosed?.();
     });
     this.#connections.add(connection);
+    return connection.handlers;
   }
 
   async #shutdown(): Promise<void> {
-    const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const listenerClosed = this.#listener.close();
     const allClosed = new Promise<void>((resolve) => {
       this.#onAllClosed = resolve;
       if (this.#connections.size === 0) resolve();
@@ -177,4 +178,10 @@ export class Broker {
     await listenerClosed;
     await this.#partitions.close();
   }
+}
+
+/** Close a link we will not serve; its events are ignored. */
+function refuse(link: ServerLink): ServerLinkHandlers {
+  link.abort();
+  return { frame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
 }

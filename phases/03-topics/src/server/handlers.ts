@@ -2,12 +2,12 @@
  * The broker's request handlers: decoded request in, response out, no sockets in sight.
  * `RequestHandler.handle` routes a request by api key, decodes its body (a malformed body
  * becomes an INVALID_REQUEST response, the connection lives on), runs the API against the
- * partition named in the request (phase 3: the `PartitionManager` finds its log) and
+ * partition named in the request (phase 3: the `PartitionManager` finds its `Partition`) and
  * encodes the answer. It never rejects: every failure is a response with an error code
  * (server/error-codes.ts).
  *
  * Ordering obligations, written where they are kept:
- * - Produce calls `Log.appendBatch` synchronously, before its first `await`, for every
+ * - Produce calls `Partition.appendBatches` (so `Log.appendBatch`) synchronously, before its first `await`, for every
  *   batch of the request. The connection dispatches requests in the order they arrived,
  *   and the log appends in call order, so pipelined produce requests get ascending offsets
  *   and the batches of one request get contiguous ones. The one exception is a produce to
@@ -15,14 +15,13 @@
  *   for that topic that came before it, so the order still holds.
  * - Produce answers only after `appendBatch` resolved, which is after fsync: an
  *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
- * - Names are checked before any lookup or creation (topic-name.ts): a bad name is
+ * - Names are checked before any lookup or creation (topics/names.ts): a bad name is
  *   INVALID_TOPIC_EXCEPTION and touches nothing; `__` topics are never written by clients.
  */
 import type { Clock } from '../seams/clock.ts';
-import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/errors.ts';
-import type { Log } from '../log/log.ts';
+import { OffsetOutOfRangeError } from '../log/errors.ts';
+import type { Partition, PartitionAppendResult } from '../topics/partition.ts';
 import type { PartitionManager } from '../topics/partitions.ts';
-import { validateBatch } from '../log/record-batch.ts';
 import { InvalidTopicError, UnknownTopicOrPartitionError } from '../topics/errors.ts';
 import { isInternalTopic, topicNameProblem, validateTopicName } from '../topics/names.ts';
 import type { TopicSpec } from '../topics/registry.ts';
@@ -166,30 +165,19 @@ export class RequestHandler {
     // A topic being auto-created (now, or by an earlier request): append once it exists,
     // behind the earlier requests for it (promise callbacks run in registration order).
     const creating = this.#creating.get(req.topic) ?? (this.#partitions.topic(req.topic) === undefined ? this.#autoCreate(req.topic) : undefined);
-    if (creating !== undefined) return creating.then(() => this.#append(this.#partitions.log(req.topic, req.partition), batches));
-    return this.#append(this.#partitions.log(req.topic, req.partition), batches);
+    if (creating !== undefined) return creating.then(() => this.#append(this.#partitions.partition(req.topic, req.partition), batches));
+    return this.#append(this.#partitions.partition(req.topic, req.partition), batches);
   }
 
-  /** Append a request's batches to one partition's log; call synchronously (see the ordering notes). */
-  #append(log: Log, batches: Buffer[]): Promise<ProduceResponse> {
-    // `appendBatch` checks size, structure and CRC itself. With several batches, check them all
-    // first, so a request with one bad batch appends none of them.
-    if (batches.length > 1) {
-      for (const batch of batches) {
-        if (batch.length > log.config.batchBytesMax) throw new RecordTooLargeError(batch.length, log.config.batchBytesMax);
-        validateBatch(batch);
-      }
-    }
-    const appends = batches.map((batch) => log.appendBatch(batch));
-    return this.#acknowledge(log, appends);
+  /** Append a request's batches to one partition; call synchronously (see the ordering notes). */
+  #append(partition: Partition, batches: Buffer[]): Promise<ProduceResponse> {
+    return this.#acknowledge(partition, partition.appendBatches(batches));
   }
 
-  async #acknowledge(log: Log, appends: Promise<{ baseOffset: number; lastOffset: number }>[]): Promise<ProduceResponse> {
+  async #acknowledge(partition: Partition, appended: Promise<PartitionAppendResult>): Promise<ProduceResponse> {
+    const log = partition.log;
     try {
-      const results = await Promise.all(appends);
-      const first = results[0];
-      const last = results[results.length - 1];
-      if (first === undefined || last === undefined) throw new Error('acknowledge: no appends');
+      const result = await appended;
       // Per-topic retention (retention.bytes) is applied after appends to that partition, in
       // the log's own queue; Kafka runs the same check on a timer (log.retention.check.interval.ms).
       if (log.config.retentionBytesMax !== -1) {
@@ -198,9 +186,9 @@ export class RequestHandler {
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
-        baseOffset: first.baseOffset,
-        lastOffset: last.lastOffset,
-        logStartOffset: log.logStartOffset,
+        baseOffset: result.baseOffset,
+        lastOffset: result.lastOffset,
+        logStartOffset: partition.logStartOffset,
       };
     } finally {
       this.#appends.notifyAll();
@@ -250,7 +238,7 @@ export class RequestHandler {
     for (const t of req.topics) {
       for (const p of t.partitions) {
         try {
-          if (p.offset !== this.#partitions.log(t.topic, p.partition).logEndOffset) return true;
+          if (this.#partitions.partition(t.topic, p.partition).readableFrom(p.offset)) return true;
         } catch {
           return true; // an unknown topic or partition is answered at once
         }
@@ -278,29 +266,30 @@ export class RequestHandler {
 
   /** One partition's part of a fetch; failures become that partition's error code. */
   async #readPartition(topic: string, partition: number, offset: number, maxBytes: number): Promise<FetchPartitionResult> {
-    let log: Log;
+    let found: Partition;
     try {
-      log = this.#partitions.log(topic, partition);
+      found = this.#partitions.partition(topic, partition);
     } catch (err) {
       return fetchPartitionError(partition, errorCodeFor(err), errorMessageFor(err));
     }
     try {
       // The total budget is used up: nothing from this partition this time (not an error).
-      const records = maxBytes > 0 ? await log.read(offset, maxBytes) : [];
-      return { partition, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: log.logEndOffset, logStartOffset: log.logStartOffset, records };
+      const records = maxBytes > 0 ? await found.read(offset, maxBytes) : [];
+      return { partition, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: found.highWatermark, logStartOffset: found.logStartOffset, records };
     } catch (err) {
       const errorCode = errorCodeFor(err);
       if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) this.#options.logger(`Fetch ${topic}-${partition} failed unexpectedly: ${errorMessageFor(err)}`);
       // Tell the consumer where the log is, so it can reset its position without another request.
-      if (err instanceof OffsetOutOfRangeError) return fetchPartitionError(partition, errorCode, errorMessageFor(err), log.logEndOffset, log.logStartOffset);
+      if (err instanceof OffsetOutOfRangeError) return fetchPartitionError(partition, errorCode, errorMessageFor(err), found.highWatermark, found.logStartOffset);
       return fetchPartitionError(partition, errorCode, errorMessageFor(err));
     }
   }
 
   #listOffsets(req: ListOffsetsRequest): ListOffsetsResponse {
-    const log = this.#partitions.log(req.topic, req.partition);
-    if (req.timestamp === EARLIEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: log.logStartOffset };
-    if (req.timestamp === LATEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: log.logEndOffset };
+    const partition = this.#partitions.partition(req.topic, req.partition);
+    if (req.timestamp === EARLIEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: partition.logStartOffset };
+    // Kafka's "latest" for a consumer is the high watermark, not the log end offset.
+    if (req.timestamp === LATEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: partition.highWatermark };
     return ListOffsets.errorResponse(
       ErrorCode.INVALID_REQUEST,
       `timestamp ${req.timestamp}: only ${EARLIEST_TIMESTAMP} (earliest) and ${LATEST_TIMESTAMP} (latest) are supported`,

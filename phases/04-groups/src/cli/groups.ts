@@ -18,8 +18,9 @@ import { throwIfError } from '../client/errors.ts';
 import { GroupConsumer } from '../client/group-consumer.ts';
 import { MetadataCache } from '../client/metadata.ts';
 import { DescribeGroups } from '../protocol/describe-groups.ts';
-import type { PartitionRef } from '../protocol/group-fields.ts';
+import { type TopicPartition, tpKey } from '../topics/partition.ts';
 import { ListGroups } from '../protocol/list-groups.ts';
+import { realSeams } from '../seams/real.ts';
 
 /** Options of `consume --group`. */
 export interface GroupConsumeOptions {
@@ -37,7 +38,7 @@ export interface GroupConsumeOptions {
   signal: AbortSignal;
 }
 
-const formatPartitions = (list: readonly PartitionRef[]): string => (list.length === 0 ? '(none)' : list.map((p) => `${p.topic}-${p.partition}`).join(' '));
+const formatPartitions = (list: readonly TopicPartition[]): string => (list.length === 0 ? '(none)' : list.map((p) => `${p.topic}-${p.partition}`).join(' '));
 
 /**
  * `consume --group`: run a group consumer until `max` records or the signal.
@@ -48,13 +49,13 @@ export async function consumeWithGroup(opts: GroupConsumeOptions, out: (line: st
   // A group subscribed to a missing topic would wait, assigned nothing, forever (KafkaJS
   // does the same). A command line should say so instead, like plain `consume` does:
   // UNKNOWN_TOPIC_OR_PARTITION, exit 1, before joining (and creating) the group.
-  const probe = await Connection.connect({ host: opts.host, port: opts.port, clientId: 'cli-consumer' });
+  const probe = await Connection.connect({ ...realSeams(), host: opts.host, port: opts.port, clientId: 'cli-consumer' });
   try {
     await new MetadataCache(() => probe, opts.clock).topic(opts.topic);
   } finally {
     await probe.close();
   }
-  const consumer = new GroupConsumer({
+  const consumer = new GroupConsumer({ ...realSeams(),
     host: opts.host,
     port: opts.port,
     groupId: opts.groupId,
@@ -108,10 +109,10 @@ export async function describeGroup(conn: Connection, groupId: string, out: (lin
   throwIfError(res);
   out(`group ${groupId}: state ${res.state}, generation ${res.generation}, ${res.members.length} member(s)`);
   const owner = new Map<string, { memberId: string; clientId: string }>();
-  for (const m of res.members) for (const tp of m.assignment) owner.set(`${tp.topic}:${tp.partition}`, m);
+  for (const m of res.members) for (const tp of m.assignment) owner.set(tpKey(tp), m);
   const rows = [['TOPIC', 'PARTITION', 'CURRENT-OFFSET', 'LOG-END-OFFSET', 'LAG', 'CONSUMER-ID', 'CLIENT-ID']];
   for (const p of res.partitions) {
-    const o = owner.get(`${p.topic}:${p.partition}`);
+    const o = owner.get(tpKey(p));
     const committed = p.committed >= 0 ? String(p.committed) : '-';
     const lag = p.logEndOffset >= 0 && p.committed >= 0 ? String(p.logEndOffset - p.committed) : '-';
     rows.push([p.topic, String(p.partition), committed, p.logEndOffset >= 0 ? String(p.logEndOffset) : '-', lag, o?.memberId ?? '-', o?.clientId ?? '-']);

@@ -18,21 +18,17 @@
  * (ListOffsets earliest) if none is given. There are no consumer groups or committed
  * offsets yet (phase 4).
  */
-import { type Clock, realClock } from '../seams/clock.ts';
 import { Fetch, type FetchPartitionResult } from '../protocol/fetch.ts';
 import { EARLIEST_TIMESTAMP, ListOffsets } from '../protocol/list-offsets.ts';
 import { splitBatches } from '../protocol/records.ts';
 import { type LogRecord, decodeBatch } from '../log/record-batch.ts';
 import { UnknownTopicOrPartitionError } from '../topics/errors.ts';
-import { Connection } from './connection.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, throwIfError } from './errors.ts';
 import { MetadataCache } from './metadata.ts';
-import type { Transport } from '../seams/transport.ts';
 
 /** Consumer settings. */
-export interface ConsumerOptions {
-  host?: string;
-  port: number;
+export interface ConsumerOptions extends ClientOptions {
   /** The topic to read. */
   topic: string;
   /** Read only this partition; default: every partition of the topic. */
@@ -43,11 +39,6 @@ export interface ConsumerOptions {
   maxBytes?: number;
   /** How long the broker may hold a fetch when there is nothing new. Default 500 ms. */
   maxWaitMs?: number;
-  /** Time allowed for an answer, on top of `maxWaitMs`. Default 30 s. */
-  requestTimeoutMs?: number;
-  clientId?: string;
-  clock?: Clock;
-  transport?: Transport;
 }
 
 /** A record as the consumer hands it out: where it came from, and the record. */
@@ -70,7 +61,7 @@ export interface FetchResult {
 /**
  * A fetch-loop consumer of one topic.
  * @example
- * const consumer = new Consumer({ port: 9092, topic: 'orders' });
+ * const consumer = new Consumer({ port: 9092, topic: 'orders', ...realSeams() });
  * await consumer.connect();
  * const records = await consumer.poll(); // from every partition, each from its position
  * await consumer.disconnect();
@@ -99,16 +90,9 @@ export class Consumer {
   /** Connect, learn the topic's partitions, and find each start position if `fromOffset` was not given. */
   async connect(): Promise<void> {
     if (this.#conn !== null) return;
-    this.#conn = await Connection.connect({
-      host: this.#opts.host,
-      port: this.#opts.port,
-      clientId: this.#opts.clientId ?? 'consumer',
-      clock: this.#opts.clock,
-      transport: this.#opts.transport,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-    });
+    this.#conn = await Connection.connectClient(this.#opts, 'consumer');
     try {
-      const metadata = new MetadataCache(() => this.#connection(), this.#opts.clock ?? realClock);
+      const metadata = new MetadataCache(() => this.#connection(), this.#opts.clock);
       const { partitions } = await metadata.topic(this.#opts.topic);
       const wanted = this.#opts.partition;
       if (wanted !== undefined && (!Number.isSafeInteger(wanted) || wanted < 0 || wanted >= partitions)) {

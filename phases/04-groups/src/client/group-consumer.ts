@@ -26,28 +26,24 @@
  * (and rejects if the handler or the connection fails), like phase 2's consumer, instead
  * of returning at once; offsets are numbers, not strings.
  */
-import { type Clock, realClock } from '../seams/clock.ts';
+import type { Clock } from '../seams/clock.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { Fetch } from '../protocol/fetch.ts';
-import { type PartitionRef, groupByTopic } from '../protocol/group-fields.ts';
+import { groupByTopic } from '../protocol/group-fields.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets } from '../protocol/list-offsets.ts';
 import { splitBatches } from '../protocol/records.ts';
 import { type LogRecord, decodeBatch } from '../log/record-batch.ts';
-import { Connection } from './connection.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, throwIfError } from './errors.ts';
 import { GroupMember, type CommitOffset, type GroupMemberOptions, type Membership } from './group-member.ts';
-import type { Transport } from '../seams/transport.ts';
+import { type TopicPartition, tpKey } from '../topics/partition.ts';
 
 /** Settings of a {@link GroupConsumer}. */
-export interface GroupConsumerOptions extends Omit<GroupMemberOptions, 'clock' | 'transport'> {
-  host?: string;
-  port: number;
+export interface GroupConsumerOptions extends GroupMemberOptions, ClientOptions {
   /** Soft cap on the bytes of one partition's fetch. Default 1 MiB. */
   maxBytes?: number;
   /** How long the broker may hold a fetch when there is nothing new. Default 500 ms. */
   maxWaitMs?: number;
-  clock?: Clock;
-  transport?: Transport;
 }
 
 /** What `eachMessage` receives (KafkaJS's EachMessagePayload, minus pause/resume). */
@@ -89,18 +85,17 @@ export interface GroupJoinEvent {
   groupId: string;
   memberId: string;
   generation: number;
-  assignment: readonly PartitionRef[];
+  assignment: readonly TopicPartition[];
   /** Partitions we gave up in this round (committed first). */
-  revoked: readonly PartitionRef[];
+  revoked: readonly TopicPartition[];
   /** We had been removed from the group; what we owned before was dropped, uncommitted. */
   lost: boolean;
 }
 
-const key = (tp: PartitionRef): string => `${tp.topic}:${tp.partition}`;
 
 /** An owned partition and the next offset to hand to the handler. */
 interface Position {
-  readonly tp: PartitionRef;
+  readonly tp: TopicPartition;
   offset: number;
 }
 
@@ -120,7 +115,7 @@ function decodeRecords(chunks: readonly Buffer[], offset: number): LogRecord[] {
 /**
  * A consumer-group member that fetches and processes its partitions.
  * @example
- * const consumer = new GroupConsumer({ port: 9092, groupId: 'billing' });
+ * const consumer = new GroupConsumer({ port: 9092, groupId: 'billing', ...realSeams() });
  * await consumer.connect();
  * consumer.subscribe({ topic: 'orders', fromBeginning: true });
  * await consumer.run({ eachMessage: async ({ partition, message }) => handle(partition, message) });
@@ -148,16 +143,16 @@ export class GroupConsumer {
 
   constructor(opts: GroupConsumerOptions) {
     this.#opts = opts;
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock;
   }
 
   /** Connect to the bootstrap broker and to the group's coordinator. */
   async connect(): Promise<void> {
     if (this.#data !== null) return;
     const clientId = this.#opts.clientId ?? 'consumer';
-    this.#data = await Connection.connect({ host: this.#opts.host, port: this.#opts.port, clientId, clock: this.#clock, transport: this.#opts.transport, requestTimeoutMs: this.#opts.requestTimeoutMs });
+    this.#data = await Connection.connectClient(this.#opts, clientId);
     try {
-      this.#member = await GroupMember.connect(this.#data, { ...this.#opts, clientId, clock: this.#clock, transport: this.#opts.transport });
+      this.#member = await GroupMember.connect(this.#data, { ...this.#opts, clientId });
     } catch (err) {
       await this.#data.close();
       this.#data = null;
@@ -182,7 +177,7 @@ export class GroupConsumer {
   }
 
   /** Our partitions right now. */
-  get assignment(): PartitionRef[] {
+  get assignment(): TopicPartition[] {
     return [...this.#positions.values()].map((p) => p.tp);
   }
 
@@ -216,7 +211,7 @@ export class GroupConsumer {
   /** Commit these offsets (next offset to read, per partition) now. */
   async commitOffsets(offsets: readonly CommitOffset[]): Promise<void> {
     const code = await this.#memberOrThrow().commit(offsets);
-    if (code === ErrorCode.NONE) for (const o of offsets) this.#committed.set(key(o), o.offset);
+    if (code === ErrorCode.NONE) for (const o of offsets) this.#committed.set(tpKey(o), o.offset);
   }
 
   /**
@@ -277,26 +272,26 @@ export class GroupConsumer {
   async #applyJoin(member: GroupMember, m: Membership): Promise<void> {
     this.#joined = null;
     if (m.lost) this.#dropAll();
-    const assigned = new Set(m.assignment.map(key));
-    const revoked = [...this.#positions.values()].filter((p) => !assigned.has(key(p.tp))).map((p) => p.tp);
+    const assigned = new Set(m.assignment.map(tpKey));
+    const revoked = [...this.#positions.values()].filter((p) => !assigned.has(tpKey(p.tp))).map((p) => p.tp);
     if (revoked.length > 0) {
       // KIP-429: commit what we processed on the partitions we give up, stop them, and
       // rejoin so the follow-up rebalance can assign them to their new owner.
-      await this.#commitPositions(member, true, new Set(revoked.map(key)));
+      await this.#commitPositions(member, true, new Set(revoked.map(tpKey)));
       for (const tp of revoked) {
-        this.#positions.delete(key(tp));
-        this.#committed.delete(key(tp));
+        this.#positions.delete(tpKey(tp));
+        this.#committed.delete(tpKey(tp));
       }
       member.requestRejoin();
     }
-    const added = m.assignment.filter((tp) => !this.#positions.has(key(tp)));
+    const added = m.assignment.filter((tp) => !this.#positions.has(tpKey(tp)));
     if (added.length > 0) {
       const committed = await member.committed(added);
       for (const tp of added) {
-        const c = committed.get(key(tp)) ?? -1;
+        const c = committed.get(tpKey(tp)) ?? -1;
         const offset = c >= 0 ? c : await this.#startOffset(tp);
-        this.#positions.set(key(tp), { tp, offset });
-        if (c >= 0) this.#committed.set(key(tp), c);
+        this.#positions.set(tpKey(tp), { tp, offset });
+        if (c >= 0) this.#committed.set(tpKey(tp), c);
       }
     }
     const event: GroupJoinEvent = { groupId: member.groupId, memberId: m.memberId, generation: m.generation, assignment: m.assignment, revoked, lost: m.lost };
@@ -310,7 +305,7 @@ export class GroupConsumer {
   }
 
   /** Where a partition with nothing committed starts (KafkaJS's fromBeginning). */
-  async #startOffset(tp: PartitionRef): Promise<number> {
+  async #startOffset(tp: TopicPartition): Promise<number> {
     const timestamp = this.#fromBeginning ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP;
     const res = await this.#dataOrThrow().request(ListOffsets, { topic: tp.topic, partition: tp.partition, timestamp });
     throwIfError(res);
@@ -332,7 +327,7 @@ export class GroupConsumer {
         maxBytes: Math.min(FETCH_BYTES_MAX, partitionMaxBytes * owned.length),
         topics: groupByTopic(owned.map((p) => p.tp)).map(([topic, tps]) => ({
           topic,
-          partitions: tps.map((tp) => ({ partition: tp.partition, offset: this.#positions.get(key(tp))?.offset ?? 0, maxBytes: partitionMaxBytes })),
+          partitions: tps.map((tp) => ({ partition: tp.partition, offset: this.#positions.get(tpKey(tp))?.offset ?? 0, maxBytes: partitionMaxBytes })),
         })),
       },
       maxWaitMs,
@@ -341,7 +336,7 @@ export class GroupConsumer {
     for (const t of res.topics) {
       for (const r of t.partitions) {
         const tp = { topic: t.topic, partition: r.partition };
-        const p = this.#positions.get(key(tp));
+        const p = this.#positions.get(tpKey(tp));
         if (p === undefined || !this.#running) continue;
         if (r.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
           // The committed offset fell out of retention: start over per fromBeginning.
@@ -358,7 +353,7 @@ export class GroupConsumer {
 
   /** Hand one partition's records to the handler, advancing the position behind it. */
   async #process(opts: RunOptions, p: Position, records: LogRecord[], highWatermark: number, intervalMs: number, autoCommit: boolean): Promise<void> {
-    const stale = (): boolean => this.#positions.get(key(p.tp)) !== p;
+    const stale = (): boolean => this.#positions.get(tpKey(p.tp)) !== p;
     const advanceTo = (next: number): void => {
       if (stale() || next <= p.offset) return;
       this.#uncommittedRecords += next - p.offset;
@@ -406,7 +401,7 @@ export class GroupConsumer {
     if (offsets.length === 0 && !force) return;
     const code = await member.commit(offsets);
     if (code === ErrorCode.NONE) {
-      for (const o of offsets) this.#committed.set(key(o), o.offset);
+      for (const o of offsets) this.#committed.set(tpKey(o), o.offset);
       if (only === undefined) this.#uncommittedRecords = 0;
     }
   }

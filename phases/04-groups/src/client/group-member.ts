@@ -17,21 +17,19 @@
 import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { FindCoordinator } from '../protocol/find-coordinator.ts';
-import type { PartitionRef } from '../protocol/group-fields.ts';
+import { type TopicPartition, tpKey } from '../topics/partition.ts';
 import { Heartbeat } from '../protocol/heartbeat.ts';
 import { JoinGroup } from '../protocol/join-group.ts';
 import { LeaveGroup } from '../protocol/leave-group.ts';
 import { OffsetCommit } from '../protocol/offset-commit.ts';
 import { OffsetFetch } from '../protocol/offset-fetch.ts';
 import { SyncGroup } from '../protocol/sync-group.ts';
-import { Connection } from './connection.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, brokerErrorFor, throwIfError } from './errors.ts';
-import type { Transport } from '../seams/transport.ts';
 
 /** Membership settings; names and defaults close to KafkaJS's. */
-export interface GroupMemberOptions {
+export interface GroupMemberOptions extends Omit<ClientOptions, 'host' | 'port'> {
   groupId: string;
-  clientId?: string;
   /** The coordinator removes us after this long without a heartbeat. Default 10 s. */
   sessionTimeoutMs?: number;
   /** How long the coordinator waits for us to rejoin during a rebalance; also bounds
@@ -41,17 +39,13 @@ export interface GroupMemberOptions {
   heartbeatIntervalMs?: number;
   /** Attempts of one join (retriable errors in between) before giving up. Default 20. */
   joinAttemptsMax?: number;
-  /** Time allowed for an answer (plus the rebalance timeout for JoinGroup). Default 30 s. */
-  requestTimeoutMs?: number;
-  clock: Clock;
-  transport?: Transport;
 }
 
 /** The outcome of a join: our place in the new generation. */
 export interface Membership {
   readonly generation: number;
   readonly memberId: string;
-  readonly assignment: readonly PartitionRef[];
+  readonly assignment: readonly TopicPartition[];
   /** We had been removed from the group before this join: whatever we owned before
    * may already belong to someone else (and our claims were ignored). */
   readonly lost: boolean;
@@ -72,7 +66,7 @@ function backoff(clock: Clock, ms: number): Promise<void> {
 /**
  * One member of a consumer group.
  * @example
- * const member = await GroupMember.connect(bootstrapConnection, { groupId: 'g', clock: realClock });
+ * const member = await GroupMember.connect(bootstrapConnection, { groupId: 'g', ...realSeams() });
  * const { assignment } = await member.join(['orders'], []);
  * await member.commit([{ topic: 'orders', partition: 0, offset: 42 }]);
  * await member.leave();
@@ -116,14 +110,8 @@ export class GroupMember {
   static async connect(bootstrap: Connection, opts: GroupMemberOptions): Promise<GroupMember> {
     const found = await bootstrap.request(FindCoordinator, { groupId: opts.groupId });
     throwIfError(found);
-    const conn = await Connection.connect({
-      host: found.host,
-      port: found.port,
-      clientId: opts.clientId ?? 'consumer',
-      clock: opts.clock,
-      transport: opts.transport,
-      requestTimeoutMs: opts.requestTimeoutMs,
-    });
+    // requestTimeoutMs also bounds JoinGroup, on top of its rebalance timeout.
+    const conn = await Connection.connectClient({ ...opts, host: found.host, port: found.port }, 'consumer');
     return new GroupMember(conn, opts);
   }
 
@@ -161,7 +149,7 @@ export class GroupMember {
    * JoinGroup then SyncGroup, retrying on the protocol's retriable answers, until we are
    * in a generation and know our assignment. `owned` is what we still consume.
    */
-  async join(topics: readonly string[], owned: readonly PartitionRef[]): Promise<Membership> {
+  async join(topics: readonly string[], owned: readonly TopicPartition[]): Promise<Membership> {
     this.#joining = true;
     this.#stopHeartbeats();
     let lost = this.#lost;
@@ -242,10 +230,10 @@ export class GroupMember {
   }
 
   /** OffsetFetch: committed offset per partition (-1 where nothing is committed). */
-  async committed(partitions: readonly PartitionRef[]): Promise<Map<string, number>> {
+  async committed(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
     const res = await this.#conn.request(OffsetFetch, { groupId: this.groupId, partitions: [...partitions] });
     throwIfError(res);
-    return new Map(res.offsets.map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+    return new Map(res.offsets.map((o) => [tpKey(o), o.offset]));
   }
 
   /** LeaveGroup (if we are in the group) and close the connection. */

@@ -28,22 +28,19 @@
  * their order. A failed request fails every `send()` with a record in it (no retries in
  * this phase: phase 8 makes them safe).
  */
-import { type Clock, type TimerHandle, realClock } from '../seams/clock.ts';
+import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { ErrorCode, ProtocolError } from '../protocol/errors.ts';
 import { Produce } from '../protocol/produce.ts';
-import { type Random, realRandom } from '../seams/random.ts';
+import type { Random } from '../seams/random.ts';
 import { type RecordInput, encodeBatch } from '../log/record-batch.ts';
 import { UnknownTopicOrPartitionError } from '../topics/errors.ts';
-import { Connection } from './connection.ts';
+import { type ClientOptions, Connection } from './connection.ts';
 import { ClientLimitError, brokerErrorFor } from './errors.ts';
 import { MetadataCache, type TopicInfo } from './metadata.ts';
 import { type KeylessPartitioner, RoundRobinPartitioner, StickyPartitioner, choosePartition } from './partitioner.ts';
-import type { Transport } from '../seams/transport.ts';
 
 /** Producer settings. */
-export interface ProducerOptions {
-  host?: string;
-  port: number;
+export interface ProducerOptions extends ClientOptions {
   /** How long an open batch may wait for more records. Default 0 (send as soon as a request slot is free). */
   lingerMs?: number;
   /** Target encoded size of a batch. Default 16384 (Kafka's `batch.size`). */
@@ -54,17 +51,12 @@ export interface ProducerOptions {
   bufferBytesMax?: number;
   /** -1 or 1; both mean "after fsync" until replication (phase 5). Default -1. */
   acks?: number;
-  /** Time allowed for each produce answer. Default 30 s. */
-  requestTimeoutMs?: number;
   /** Refresh cached topic metadata this old (Kafka `metadata.max.age.ms`). Default 300 000. */
   metadataMaxAgeMs?: number;
   /** Ask the broker to create a missing topic (it does only if its `autoCreateTopics` is on). Default true, as Kafka's producer. */
   allowAutoTopicCreation?: boolean;
-  clientId?: string;
-  clock?: Clock;
-  transport?: Transport;
-  /** The Random seam, for the sticky partitioner's choices. Default: real randomness. */
-  random?: Random;
+  /** The Random seam, for the sticky partitioner's choices. */
+  random: Random;
   /** Keyless records: 'sticky' (KIP-480, the default) or 'round-robin' (one record per partition in turn, for comparison). */
   keylessPartitioner?: 'sticky' | 'round-robin';
 }
@@ -120,7 +112,7 @@ const BATCH_OVERHEAD_BYTES = 61;
 /**
  * A partitioning, batching, pipelining producer.
  * @example
- * const producer = new Producer({ port: 9092, lingerMs: 5 });
+ * const producer = new Producer({ port: 9092, lingerMs: 5, ...realSeams() });
  * await producer.connect();
  * const [{ partition, offset }] = await producer.send({ topic: 'orders', messages: [{ key: 'user-42', value: 'hello' }] });
  * await producer.disconnect();
@@ -150,7 +142,7 @@ export class Producer {
 
   constructor(opts: ProducerOptions) {
     this.#opts = opts;
-    this.#clock = opts.clock ?? realClock;
+    this.#clock = opts.clock;
     this.#lingerMs = opts.lingerMs ?? 0;
     this.#batchBytesMax = opts.batchBytesMax ?? 16_384;
     this.#maxInFlight = opts.maxInFlight ?? 5;
@@ -167,22 +159,14 @@ export class Producer {
       maxAgeMs: opts.metadataMaxAgeMs,
       allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
     });
-    this.#sticky = opts.keylessPartitioner === 'round-robin' ? new RoundRobinPartitioner() : new StickyPartitioner(opts.random ?? realRandom);
+    this.#sticky = opts.keylessPartitioner === 'round-robin' ? new RoundRobinPartitioner() : new StickyPartitioner(opts.random);
   }
 
   /** Connect to the broker (and check it speaks Produce v1 and Metadata v1). */
   async connect(): Promise<void> {
     if (this.#conn !== null) return;
-    this.#conn = await Connection.connect({
-      host: this.#opts.host,
-      port: this.#opts.port,
-      clientId: this.#opts.clientId ?? 'producer',
-      clock: this.#clock,
-      transport: this.#opts.transport,
-      requestTimeoutMs: this.#opts.requestTimeoutMs,
-      // One more than the produce requests: the metadata cache sends one request at a time.
-      maxInFlight: this.#maxInFlight + 1,
-    });
+    // One more than the produce requests: the metadata cache sends one request at a time.
+    this.#conn = await Connection.connectClient(this.#opts, 'producer', { maxInFlight: this.#maxInFlight + 1 });
   }
 
   /** Bytes of records accepted by `send()` and not yet acknowledged or failed. */

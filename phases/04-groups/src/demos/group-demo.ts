@@ -18,6 +18,7 @@ import { Producer } from '../client/producer.ts';
 import { type FrameLink, type Transport, tcpTransport } from '../seams/transport.ts';
 import { describeGroup } from '../cli/groups.ts';
 import { Broker } from '../server/broker.ts';
+import { realSeams } from '../seams/real.ts';
 
 const TOPIC = 'orders';
 const GROUP = 'billing';
@@ -31,6 +32,7 @@ function killableTransport(): { transport: Transport; kill(): void } {
   let dead = false;
   return {
     transport: {
+      listen: (host, port, options, accept) => tcpTransport.listen(host, port, options, accept),
       async connect(host, port, handlers, options) {
         if (dead) throw new Error('this consumer is dead');
         const link = await tcpTransport.connect(host, port, handlers, options);
@@ -68,7 +70,7 @@ class Waiter {
  */
 export async function runGroupDemo(clock: Clock, say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'groups-demo-'));
-  let broker = await Broker.start({ dir, port: 0 }, { logger: () => undefined });
+  let broker = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: () => undefined });
   const consumers: { name: string; consumer: GroupConsumer; kill(): void; run: Promise<void> }[] = [];
   try {
     const started = clock.now();
@@ -115,7 +117,7 @@ export async function runGroupDemo(clock: Clock, say: (line: string) => void): P
     // Settled: every partition owned, and all three in the same (latest) generation.
     await waiter.until(() => owners.size === PARTITIONS && generations.size === 3 && new Set(generations.values()).size === 1);
 
-    const producer = new Producer({ port: broker.port, clock });
+    const producer = new Producer({ ...realSeams(), port: broker.port, clock });
     await producer.connect();
     const produced = new Set<string>();
     const produce = async (round: number): Promise<void> => {
@@ -150,7 +152,7 @@ export async function runGroupDemo(clock: Clock, say: (line: string) => void): P
     for (const c of consumers) if (c.name !== 'carol') await c.consumer.disconnect();
     await Promise.all(consumers.map((c) => c.run));
     const show = async (): Promise<void> => {
-      const conn = await Connection.connect({ port: broker.port, clock });
+      const conn = await Connection.connect({ ...realSeams(), port: broker.port, clock });
       try {
         await describeGroup(conn, GROUP, (line) => say(`   ${line}`));
       } finally {
@@ -164,7 +166,7 @@ export async function runGroupDemo(clock: Clock, say: (line: string) => void): P
     await producer.disconnect();
     await broker.close();
     const restartAt = clock.now();
-    broker = await Broker.start({ dir, port: broker.port }, { logger: () => undefined });
+    broker = await Broker.start({ dir, port: broker.port }, { ...realSeams(), logger: () => undefined });
     say(`   broker back in ${clock.now() - restartAt} ms`);
     await show();
   } finally {

@@ -18,6 +18,7 @@
 import { Admin } from '../client/admin.ts';
 import { Producer } from '../client/producer.ts';
 import { realClock } from '../seams/clock.ts';
+import { realSeams } from '../seams/real.ts';
 
 /** What to run. */
 export interface MeasureOptions {
@@ -53,7 +54,7 @@ const WINDOW_SENDS = 32;
  * const rows = await runMeasure({ port: 9092, records: 20_000, producers: 8, valueBytes: 100, say: console.error });
  */
 export async function runMeasure(opts: MeasureOptions): Promise<{ rows: MeasureRow[]; createTopicMs: number[] }> {
-  const admin = new Admin({ host: opts.host, port: opts.port, clientId: 'measure' });
+  const admin = new Admin({ ...realSeams(), host: opts.host, port: opts.port, clientId: 'measure' });
   await admin.connect();
   const rows: MeasureRow[] = [];
   let topicNumber = 0;
@@ -100,7 +101,7 @@ interface RunSpec {
 async function produceRun(opts: MeasureOptions, spec: RunSpec): Promise<MeasureRow> {
   const producers = await Promise.all(
     Array.from({ length: opts.producers }, async (_, i) => {
-      const p = new Producer({ host: opts.host, port: opts.port, clientId: `measure-${i}`, lingerMs: spec.lingerMs, keylessPartitioner: spec.partitioner });
+      const p = new Producer({ ...realSeams(), host: opts.host, port: opts.port, clientId: `measure-${i}`, lingerMs: spec.lingerMs, keylessPartitioner: spec.partitioner });
       await p.connect();
       // Metadata first, so the clock measures produce traffic only.
       await p.topicMetadata(spec.topic);

@@ -11,7 +11,8 @@
  *   partition stops, from its revocation (round 1) until its new owner gets it in the
  *   follow-up round.
  */
-import { assign, tpKey, type Assignment, type TopicPartition } from '../groups/assignor.ts';
+import { assign, type Assignment } from '../groups/assignor.ts';
+import { tpKey, type TopicPartition } from '../topics/partition.ts';
 import { cooperativeRound } from '../groups/cooperative.ts';
 
 /** A membership change: a member joins (`+a`) or leaves (`-a`). */

@@ -21,6 +21,7 @@ import { type BatchHeader, readBatchHeader } from '../log/record-batch.ts';
 import { decodeRequestHeader, decodeResponseHeader } from '../protocol/header.ts';
 import { Broker } from '../server/broker.ts';
 import { realClock } from '../seams/clock.ts';
+import { realSeams } from '../seams/real.ts';
 
 /** The demo's topic: one partition, so the frames stay short. */
 const TOPIC = 'wire-demo';
@@ -43,7 +44,7 @@ interface Field {
  */
 export async function runWireDemo(say: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'commitlog-wire-demo-'));
-  const broker = await Broker.start({ dir, port: 0 }, { logger: (line) => say(`   [broker] ${line}`) });
+  const broker = await Broker.start({ dir, port: 0 }, { ...realSeams(), logger: (line) => say(`   [broker] ${line}`) });
   try {
     await broker.createTopic({ name: TOPIC, partitions: 1 });
     say(`A broker on ${broker.host}:${broker.port}, its data in ${dir} (removed at the end), topic ${TOPIC} with 1 partition.`);
@@ -64,7 +65,7 @@ export async function runWireDemo(say: (line: string) => void): Promise<void> {
 
     say('');
     say('1. The producer connects and asks which APIs and versions the broker speaks (ApiVersions).');
-    const producer = new Producer({ port: broker.port, transport, clientId: 'demo' });
+    const producer = new Producer({ ...realSeams(), port: broker.port, transport, clientId: 'demo' });
     await producer.connect();
 
     say('');
@@ -75,7 +76,7 @@ export async function runWireDemo(say: (line: string) => void): Promise<void> {
 
     say('');
     say('3. A consumer connects and fetches from offset 0: the stored batch comes back byte for byte.');
-    const consumer = new Consumer({ port: broker.port, transport, clientId: 'demo', topic: TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 2_000 });
+    const consumer = new Consumer({ ...realSeams(), port: broker.port, transport, clientId: 'demo', topic: TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 2_000 });
     await consumer.connect();
     const fetched = await consumer.fetch(0);
     say(`   records: ${fetched.map((r) => `${r.offset}=${r.value?.toString('utf8') ?? 'null'}`).join('  ')}`);
@@ -108,6 +109,8 @@ export async function runWireDemo(say: (line: string) => void): Promise<void> {
  */
 export function tappedTransport(inner: Transport, onFrame: (direction: 'request' | 'response', frame: Buffer, apiKey: number) => void): Transport {
   return {
+    // The demo taps only the client's side; the broker listens on the inner transport.
+    listen: (host, port, options, accept) => inner.listen(host, port, options, accept),
     async connect(host, port, handlers, options) {
       const apiKeyByCorrelationId = new Map<number, number>();
       const link: FrameLink = await inner.connect(

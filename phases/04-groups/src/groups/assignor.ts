@@ -23,25 +23,11 @@
  * more than its quota, and the number that move is the least that balance allows.
  */
 import assert from 'node:assert/strict';
+import { type TopicPartition, tpKey } from '../topics/partition.ts';
 
-/** One partition of one topic: what the assignor hands out. */
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
 
 /** Member id → the partitions that member owns (or is assigned). */
 export type Assignment = Map<string, TopicPartition[]>;
-
-/**
- * A string key for a partition, for maps and sets. Unambiguous because topic names are
- * validated to `[A-Za-z0-9._-]` (topic-name.ts) and cannot contain `:`.
- * @example
- * tpKey({ topic: 't', partition: 3 }); // 't:3'
- */
-export function tpKey(tp: TopicPartition): string {
-  return `${tp.topic}:${tp.partition}`;
-}
 
 /**
  * Total order on partitions: by topic, then partition number. Used everywhere an order

@@ -19,7 +19,8 @@
  * ever in two members' assignments in the same generation, nor assigned to one member
  * while another still owns it.
  */
-import { tpKey, type Assignment, type TopicPartition } from './assignor.ts';
+import { type Assignment } from './assignor.ts';
+import { tpKey, type TopicPartition } from '../topics/partition.ts';
 
 /** What one cooperative round tells the members. */
 export interface CooperativeRound {

@@ -19,7 +19,7 @@ import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { InvalidConfigError } from '../log/errors.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import type { Random } from '../seams/random.ts';
-import type { TopicPartition } from './assignor.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 import {
   Group,
   defaultGroupConfig,

@@ -35,7 +35,8 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../protocol/errors.ts';
-import { assign, compareTopicPartitions, tpKey, type TopicPartition } from './assignor.ts';
+import { assign, compareTopicPartitions } from './assignor.ts';
+import { tpKey, type TopicPartition } from '../topics/partition.ts';
 import { cooperativeRound } from './cooperative.ts';
 
 /** The error numbers the state machine answers with: Kafka's, from protocol/errors.ts,

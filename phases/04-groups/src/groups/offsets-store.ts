@@ -38,7 +38,8 @@ import { Log, type LogConfig } from '../log/log.ts';
 import type { RecordInput } from '../log/record-batch.ts';
 import { InvalidConfigError, StorageError } from '../log/errors.ts';
 import { mkdirDurable, type Storage } from '../seams/storage.ts';
-import { compareTopicPartitions, type TopicPartition } from './assignor.ts';
+import { compareTopicPartitions } from './assignor.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 import { CorruptOffsetsError, decodeOffsetsRecord, encodeOffsetsRecord, keyId, type OffsetCommitValue, type OffsetsRecord } from './offsets-records.ts';
 
 /** Name of the store's directory inside the broker's data directory. Not `<name>-<n>`,

@@ -34,8 +34,9 @@
  */
 import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixBytes, writeResponsePrefix } from './api.ts';
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
-import { type PartitionRef, partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
+import { partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
 import { ApiKey } from './header.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 
 /** A DescribeGroups request. */
 export interface DescribeGroupsRequest {
@@ -46,7 +47,7 @@ export interface DescribeGroupsRequest {
 export interface DescribedMember {
   memberId: string;
   clientId: string;
-  assignment: PartitionRef[];
+  assignment: TopicPartition[];
 }
 
 /** Progress of the group on one partition. */

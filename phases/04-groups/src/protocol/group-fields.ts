@@ -21,13 +21,9 @@
  * | 4     | partitionCount | i32    | >= 0           |
  * | 4     | partition      | i32    | each           |
  */
+import type { TopicPartition } from '../topics/partition.ts';
 import { type ByteReader, type ByteWriter, stringBytes } from './bytes.ts';
 
-/** A partition named on the wire. */
-export interface PartitionRef {
-  topic: string;
-  partition: number;
-}
 
 /**
  * Group items by their `topic`, keeping first-appearance order of topics and the
@@ -68,14 +64,14 @@ export function readStringArray(r: ByteReader, field: string): string[] {
 }
 
 /** Encoded size of a partition list. */
-export function partitionListBytes(list: readonly PartitionRef[]): number {
+export function partitionListBytes(list: readonly TopicPartition[]): number {
   let n = 4;
   for (const [topic, parts] of groupByTopic(list)) n += stringBytes(topic) + 4 + 4 * parts.length;
   return n;
 }
 
 /** Write a partition list, grouped by topic. */
-export function writePartitionList(w: ByteWriter, list: readonly PartitionRef[]): ByteWriter {
+export function writePartitionList(w: ByteWriter, list: readonly TopicPartition[]): ByteWriter {
   const grouped = groupByTopic(list);
   w.i32(grouped.length);
   for (const [topic, parts] of grouped) {
@@ -86,8 +82,8 @@ export function writePartitionList(w: ByteWriter, list: readonly PartitionRef[])
 }
 
 /** Read a partition list into a flat array. */
-export function readPartitionList(r: ByteReader, field: string): PartitionRef[] {
-  const out: PartitionRef[] = [];
+export function readPartitionList(r: ByteReader, field: string): TopicPartition[] {
+  const out: TopicPartition[] = [];
   const topics = r.arrayCount(`${field}.topicCount`, 2 + 4);
   for (let t = 0; t < topics; t++) {
     const topic = r.string(`${field}.topic`);

@@ -33,8 +33,9 @@
  */
 import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixBytes, writeResponsePrefix } from './api.ts';
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
-import { type PartitionRef, partitionListBytes, readPartitionList, readStringArray, stringArrayBytes, writePartitionList, writeStringArray } from './group-fields.ts';
+import { partitionListBytes, readPartitionList, readStringArray, stringArrayBytes, writePartitionList, writeStringArray } from './group-fields.ts';
 import { ApiKey } from './header.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 
 /** A JoinGroup request. */
 export interface JoinGroupRequest {
@@ -43,7 +44,7 @@ export interface JoinGroupRequest {
   rebalanceTimeoutMs: number;
   memberId: string;
   topics: string[];
-  owned: PartitionRef[];
+  owned: TopicPartition[];
 }
 
 /** A JoinGroup response. */

@@ -26,13 +26,14 @@
  */
 import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixBytes, writeResponsePrefix } from './api.ts';
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
-import { type PartitionRef, partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
+import { partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
 import { ApiKey } from './header.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 
 /** An OffsetFetch request; `partitions` null means all the group has committed. */
 export interface OffsetFetchRequest {
   groupId: string;
-  partitions: PartitionRef[] | null;
+  partitions: TopicPartition[] | null;
 }
 
 /** One committed offset (-1 = nothing committed). */

@@ -22,8 +22,9 @@
  */
 import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixBytes, writeResponsePrefix } from './api.ts';
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
-import { type PartitionRef, partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
+import { partitionListBytes, readPartitionList, writePartitionList } from './group-fields.ts';
 import { ApiKey } from './header.ts';
+import type { TopicPartition } from '../topics/partition.ts';
 
 /** A SyncGroup request (also the body of Heartbeat). */
 export interface SyncGroupRequest {
@@ -34,7 +35,7 @@ export interface SyncGroupRequest {
 
 /** A SyncGroup response. */
 export interface SyncGroupResponse extends ResponseBase {
-  assignment: PartitionRef[];
+  assignment: TopicPartition[];
 }
 
 /** Encoded size of a (groupId, generation, memberId) body. */

@@ -1,7 +1,7 @@
 /**
  * The broker process's core: opens its topics (the registry and every partition's log),
- * listens on TCP, accepts connections up to `maxConnections`, and shuts down gracefully.
- * Data flows socket → `BrokerConnection` (framing, ordering, backpressure) →
+ * listens through the Transport seam (TCP in production), accepts connections up to `maxConnections`, and shuts down gracefully.
+ * Data flows link → `BrokerConnection` (framing, ordering, backpressure) →
  * `RequestHandler` (the APIs) → `PartitionManager` (phase 3) → `Log` (phase 1).
  *
  * Accepting never blocks: a connection over the limit is closed the moment it arrives,
@@ -22,26 +22,34 @@
  * `GroupCoordinator` runs every consumer group's state machine on the broker's Clock.
  * Shutdown answers held JoinGroups at step 2 and closes the store after the partitions.
  */
-import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Clock, realClock } from '../seams/clock.ts';
+import type { Clock } from '../seams/clock.ts';
 import { GroupCoordinator, resolveCoordinatorConfig } from '../groups/coordinator.ts';
 import { OFFSETS_DIR, OffsetsStore, resolveOffsetsStoreConfig } from '../groups/offsets-store.ts';
 import { PartitionManager, type TopicMetadata } from '../topics/partitions.ts';
-import { type Random, realRandom } from '../seams/random.ts';
-import { FsStorage, type Storage } from '../seams/storage.ts';
+import type { Random } from '../seams/random.ts';
+import type { Storage } from '../seams/storage.ts';
+import type { Listener, ServerLink, ServerLinkHandlers, Transport } from '../seams/transport.ts';
+import { REQUEST_HEADER_BYTES_MIN } from '../protocol/header.ts';
 import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
 import { BrokerConnection } from './connection.ts';
 import { GroupHandlers } from './group-handlers.ts';
 import { RequestHandler } from './handlers.ts';
 
-/** The broker's replaceable surroundings: the Storage and Clock seams, and where log lines go. */
+/**
+ * The broker's surroundings: the seams it reaches the world through, and where log
+ * lines go. Every seam is required: the CLI (or `startBroker` in `index.ts`) passes the
+ * real ones, a test or the simulator its own, and forgetting one is a type error rather
+ * than a silent fall-back to real time, disk, sockets or randomness.
+ */
 export interface BrokerDeps {
-  storage?: Storage;
-  clock?: Clock;
-  /** The Random seam, for group member ids. Default: real randomness. */
-  random?: Random;
+  storage: Storage;
+  clock: Clock;
+  /** Accepts client connections (`listen`). */
+  transport: Transport;
+  /** The Random seam, for group member ids. */
+  random: Random;
   /** One line per event worth telling an operator (refused connection, closed with a reason). Default: stderr. */
   logger?: (line: string) => void;
 }
@@ -49,7 +57,7 @@ export interface BrokerDeps {
 /**
  * A running broker serving topics over TCP.
  * @example
- * const broker = await Broker.start({ dir: '/tmp/data', port: 0 });
+ * const broker = await Broker.start({ dir: '/tmp/data', port: 0 }, realSeams());
  * await broker.createTopic({ name: 'orders', partitions: 3 });
  * console.log(`listening on ${broker.host}:${broker.port}`);
  * await broker.close();
@@ -60,7 +68,7 @@ export class Broker {
   /** Port the broker listens on (the real one when configured with 0). */
   readonly port: number;
   readonly #config: BrokerConfig;
-  readonly #server: Server;
+  readonly #listener: Listener;
   readonly #partitions: PartitionManager;
   readonly #offsets: OffsetsStore;
   readonly #handler: RequestHandler;
@@ -73,18 +81,17 @@ export class Broker {
 
   private constructor(
     config: BrokerConfig,
-    server: Server,
+    listener: Listener,
     partitions: PartitionManager,
     offsets: OffsetsStore,
     clock: Clock,
     random: Random,
     logger: (line: string) => void,
   ) {
-    const address = server.address() as AddressInfo;
     this.host = config.host;
-    this.port = address.port;
+    this.port = listener.port;
     this.#config = config;
-    this.#server = server;
+    this.#listener = listener;
     this.#partitions = partitions;
     this.#offsets = offsets;
     this.#clock = clock;
@@ -100,14 +107,12 @@ export class Broker {
       fetchWaitMsMax: config.fetchWaitMsMax,
       fetchBytesMax: config.fetchBytesMax,
       advertisedHost: config.host,
-      advertisedPort: address.port,
+      advertisedPort: listener.port,
       logger,
       autoCreateTopics: config.autoCreateTopics,
       defaultPartitions: config.defaultPartitions,
-      groups: new GroupHandlers(coordinator, partitions, { nodeId: 0, host: config.host, port: address.port }),
+      groups: new GroupHandlers(coordinator, partitions, { nodeId: 0, host: config.host, port: listener.port }),
     });
-    server.on('connection', (socket: Socket) => this.#accept(socket));
-    server.on('error', (err) => logger(`listener error: ${err.message}`));
   }
 
   /**
@@ -115,13 +120,13 @@ export class Broker {
    * then listen. Resolves once connections are accepted. Rejects on a bad config, a corrupt
    * registry, a log that fails to open, or a port in use.
    */
-  static async start(config: Partial<BrokerConfig>, deps: BrokerDeps = {}): Promise<Broker> {
+  static async start(config: Partial<BrokerConfig>, deps: BrokerDeps): Promise<Broker> {
     const resolved = resolveBrokerConfig(config);
     // Checked before anything opens: the coordinator is only built once we listen.
     resolveCoordinatorConfig(resolved.groups);
     resolveOffsetsStoreConfig(resolved.offsets);
     const logger = deps.logger ?? ((line: string) => process.stderr.write(`broker: ${line}\n`));
-    const storage = deps.storage ?? new FsStorage();
+    const storage = deps.storage;
     const partitions = await PartitionManager.open(storage, resolved.dir, {
       log: resolved.log ?? {},
       limits: resolved.topicLimits ?? {},
@@ -133,21 +138,21 @@ export class Broker {
       await partitions.close();
       throw err;
     }
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: false });
+    // Links accepted before the broker exists (none over TCP, where the listen callback
+    // runs first) are refused rather than queued.
+    let broker: Broker | null = null;
+    const accept = (link: ServerLink): ServerLinkHandlers => (broker === null ? refuse(link) : broker.#accept(link));
+    let listener: Listener;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: resolved.host, port: resolved.port, backlog: Math.max(511, resolved.maxConnections) }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const options = { frameBytesMax: resolved.frameBytesMax, frameBytesMin: REQUEST_HEADER_BYTES_MIN, backlog: Math.max(511, resolved.maxConnections) };
+      listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
     } catch (err) {
       await offsets.close();
       await partitions.close();
       throw err;
     }
-    return new Broker(resolved, server, partitions, offsets, deps.clock ?? realClock, deps.random ?? realRandom, logger);
+    broker = new Broker(resolved, listener, partitions, offsets, deps.clock, deps.random, logger);
+    return broker;
   }
 
   /**
@@ -179,31 +184,27 @@ export class Broker {
     return this.#closing;
   }
 
-  #accept(socket: Socket): void {
-    if (this.#closing !== null) {
-      socket.destroy();
-      return;
-    }
+  #accept(link: ServerLink): ServerLinkHandlers {
+    if (this.#closing !== null) return refuse(link);
     const max = this.#config.maxConnections;
     if (this.#connections.size >= max) {
-      this.#logger(`refused connection from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${this.#connections.size} connections open (maxConnections ${max})`);
-      socket.destroy();
-      return;
+      this.#logger(`refused connection from ${link.peer}: ${this.#connections.size} connections open (maxConnections ${max})`);
+      return refuse(link);
     }
     const limits = {
       maxInFlight: this.#config.maxInFlightPerConnection,
-      frameBytesMax: this.#config.frameBytesMax,
       idleTimeoutMs: this.#config.idleTimeoutMs,
     };
-    const connection = new BrokerConnection(this.#nextConnectionId++, socket, this.#handler, this.#clock, limits, this.#logger, (c) => {
+    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, (c) => {
       this.#connections.delete(c);
       if (this.#connections.size === 0) this.#onAllClosed?.();
     });
     this.#connections.add(connection);
+    return connection.handlers;
   }
 
   async #shutdown(): Promise<void> {
-    const listenerClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const listenerClosed = this.#listener.close();
     const allClosed = new Promise<void>((resolve) => {
       this.#onAllClosed = resolve;
       if (this.#connections.size === 0) resolve();
@@ -223,4 +224,10 @@ export class Broker {
       await this.#offsets.close();
     }
   }
+}
+
+/** Close a link we will not serve; its events are ignored. */
+function refuse(link: ServerLink): ServerLinkHandlers {
+  link.abort();
+  return { frame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
 }

@@ -1,14 +1,16 @@
 /**
- * One client connection on the broker: bytes in, frames out of the `FrameDecoder`,
- * requests to the `RequestHandler`, responses back in request order.
+ * One client connection on the broker: frames in from a `ServerLink` (the Transport
+ * seam, which cuts them from the byte stream), requests to the `RequestHandler`,
+ * responses back in request order.
  *
  * Backpressure, per connection:
- * - at most `maxInFlight` requests are dispatched and unanswered. At the bound the socket
+ * - at most `maxInFlight` requests are dispatched and unanswered. At the bound the link
  *   is paused: the kernel's receive buffer fills, TCP's window closes, and the client's
  *   writes block, instead of the broker queueing unbounded work in memory. Below the bound
  *   reading resumes. A client that does not read its responses gets the same treatment
- *   (the socket's write buffer counts as "not answered yet").
- * - frames over `frameBytesMax` close the connection (the stream cannot be resynchronised).
+ *   (a blocked send counts as "not answered yet").
+ * - frames over `frameBytesMax` close the connection (the stream cannot be resynchronised);
+ *   the link enforces it and reports it in `closed`.
  * - no bytes and nothing in flight for `idleTimeoutMs` closes the connection.
  *
  * Pipelining: requests are dispatched in arrival order, but finish in any order (a long
@@ -16,22 +18,20 @@
  * response waits in its slot until every earlier one has been written. Kafka gives the
  * same guarantee: responses on a connection come back in request order.
  *
- * Closing: `abort` (protocol violation, idle, shutdown deadline) destroys the socket at
+ * Closing: `abort` (protocol violation, idle, shutdown deadline) closes the link at
  * once with a logged reason; `drain` (graceful shutdown) stops taking new requests, writes
- * the answers to those in flight, then ends the socket. A client that half-closes (ends
+ * the answers to those in flight, then ends the link. A client that half-closes (ends
  * its side after its last request) still gets an answer to every whole request it sent.
  */
-import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../seams/clock.ts';
+import type { ServerLink, ServerLinkHandlers } from '../seams/transport.ts';
 import { ByteReader } from '../protocol/bytes.ts';
-import { FrameDecoder } from '../protocol/frame-decoder.ts';
-import { REQUEST_HEADER_BYTES_MIN, decodeRequestHeader, encodeResponseFrame } from '../protocol/header.ts';
+import { decodeRequestHeader, encodeResponseFrame } from '../protocol/header.ts';
 import type { RequestHandler, ResponseBody } from './handlers.ts';
 
 /** Limits applied to one connection (from `BrokerConfig`). */
 export interface ConnectionLimits {
   maxInFlight: number;
-  frameBytesMax: number;
   idleTimeoutMs: number;
 }
 
@@ -43,20 +43,23 @@ interface Slot {
 type State = 'open' | 'draining' | 'closed';
 
 /**
- * The broker's side of one TCP connection.
+ * The broker's side of one connection.
  * @example
- * server.on('connection', (socket) => new BrokerConnection(1, socket, handler, clock, limits, log, onClose));
+ * transport.listen(host, port, options, (link) => new BrokerConnection(1, link, handler, clock, limits, log, onClose).handlers);
  */
 export class BrokerConnection {
   /** Broker-local id, used in log lines. */
   readonly id: number;
-  readonly #socket: Socket;
+  /** What the link delivers to: give these back from the listener's accept callback. */
+  readonly handlers: ServerLinkHandlers;
+  readonly #link: ServerLink;
   readonly #handler: RequestHandler;
   readonly #clock: Clock;
   readonly #limits: ConnectionLimits;
   readonly #logger: (line: string) => void;
   readonly #onClose: (c: BrokerConnection) => void;
-  readonly #decoder: FrameDecoder;
+  /** Frames delivered while the in-flight bound was reached, dispatched as slots free up. */
+  readonly #waiting: Buffer[] = [];
   readonly #slots: Slot[] = [];
   readonly #peer: string;
   #state: State = 'open';
@@ -68,7 +71,7 @@ export class BrokerConnection {
 
   constructor(
     id: number,
-    socket: Socket,
+    link: ServerLink,
     handler: RequestHandler,
     clock: Clock,
     limits: ConnectionLimits,
@@ -76,24 +79,29 @@ export class BrokerConnection {
     onClose: (c: BrokerConnection) => void,
   ) {
     this.id = id;
-    this.#socket = socket;
+    this.#link = link;
     this.#handler = handler;
     this.#clock = clock;
     this.#limits = limits;
     this.#logger = logger;
     this.#onClose = onClose;
-    this.#peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.#decoder = new FrameDecoder(limits.frameBytesMax, REQUEST_HEADER_BYTES_MIN);
+    this.#peer = link.peer;
     this.#lastActivityMs = clock.now();
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('drain', () => this.#pump());
-    socket.on('end', () => {
-      this.#peerEnded = true;
-      this.#pump();
-    });
-    socket.on('error', (err) => this.abort(`socket error: ${err.message}`));
-    socket.on('close', () => this.#onClosed());
+    this.handlers = {
+      frame: (frame) => this.#onFrame(frame),
+      drained: () => this.#pump(),
+      ended: () => {
+        this.#peerEnded = true;
+        this.#pump();
+      },
+      closed: (error) => {
+        if (error !== null && this.#state !== 'closed') {
+          const reason = error.name === 'ProtocolError' ? error.message : `socket error: ${error.message}`;
+          this.#logger(`connection ${this.id} from ${this.#peer} closed: ${reason}`);
+        }
+        this.#onClosed();
+      },
+    };
     this.#armIdleTimer(limits.idleTimeoutMs);
   }
 
@@ -102,11 +110,11 @@ export class BrokerConnection {
     return this.#slots.length;
   }
 
-  /** Stop taking requests; answer those in flight, then end the socket. */
+  /** Stop taking requests; answer those in flight, then end the link. */
   drain(): void {
     if (this.#state !== 'open') return;
     this.#state = 'draining';
-    this.#decoder.clear();
+    this.#waiting.length = 0;
     this.#setReading(true); // keep reading (and discarding) so closing does not send a reset
     this.#flush();
   }
@@ -116,38 +124,32 @@ export class BrokerConnection {
     if (this.#state === 'closed') return;
     this.#logger(`connection ${this.id} from ${this.#peer} closed: ${reason}`);
     this.#state = 'closed';
-    this.#decoder.clear();
-    this.#socket.destroy();
+    this.#waiting.length = 0;
+    this.#link.abort();
   }
 
-  #onData(chunk: Buffer): void {
+  #onFrame(frame: Buffer): void {
     this.#lastActivityMs = this.#clock.now();
     if (this.#state !== 'open') return;
-    this.#decoder.push(chunk);
+    this.#waiting.push(frame);
     this.#pump();
   }
 
-  /** Dispatch buffered frames while under the in-flight bound, then pause or resume reading. */
+  /** Dispatch waiting frames while under the in-flight bound, then pause or resume reading. */
   #pump(): void {
     while (this.#state === 'open' && this.#slots.length < this.#limits.maxInFlight) {
-      let frame: Buffer | null;
-      try {
-        frame = this.#decoder.next();
-      } catch (err) {
-        this.abort(err instanceof Error ? err.message : String(err));
-        return;
-      }
-      if (frame === null) break;
+      const frame = this.#waiting.shift();
+      if (frame === undefined) break;
       this.#dispatch(frame);
     }
     if (this.#state !== 'open') return;
-    if (this.#peerEnded && this.#slots.length === 0) {
+    if (this.#peerEnded && this.#slots.length === 0 && this.#waiting.length === 0) {
       // Every whole request is answered (the loop stopped for lack of a frame): done.
       this.#state = 'draining';
-      this.#socket.end();
+      this.#link.end();
       return;
     }
-    this.#setReading(this.#slots.length < this.#limits.maxInFlight && !this.#socket.writableNeedDrain);
+    this.#setReading(this.#slots.length < this.#limits.maxInFlight && !this.#link.sendBlocked);
   }
 
   #dispatch(frame: Buffer): void {
@@ -189,25 +191,21 @@ export class BrokerConnection {
     if (this.#state === 'closed') return;
     let wrote = false;
     for (let head = this.#slots[0]; head?.response; head = this.#slots[0]) {
-      if (!wrote) this.#socket.cork();
       wrote = true;
-      for (const chunk of head.response) this.#socket.write(chunk);
+      this.#link.send(head.response);
       this.#slots.shift();
     }
-    if (wrote) {
-      this.#socket.uncork();
-      this.#lastActivityMs = this.#clock.now();
-    }
-    if (this.#state === 'draining' && this.#slots.length === 0) this.#socket.end();
+    if (wrote) this.#lastActivityMs = this.#clock.now();
+    if (this.#state === 'draining' && this.#slots.length === 0) this.#link.end();
   }
 
   #setReading(reading: boolean): void {
     if (reading && this.#paused) {
       this.#paused = false;
-      this.#socket.resume();
+      this.#link.resume();
     } else if (!reading && !this.#paused) {
       this.#paused = true;
-      this.#socket.pause();
+      this.#link.pause();
     }
   }
 

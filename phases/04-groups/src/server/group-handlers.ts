@@ -21,6 +21,7 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/offs
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/offset-fetch.ts';
 import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/sync-group.ts';
 import { validateTopicName } from '../topics/names.ts';
+import { tpKey } from '../topics/partition.ts';
 
 /** Where clients reach the coordinator (this broker), for FindCoordinator. */
 export interface CoordinatorAddress {
@@ -114,7 +115,7 @@ export class GroupHandlers {
     if (d === undefined) {
       return { ...outcome(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId}`), state: 'Dead', generation: -1, leaderId: '', members: [], partitions: [] };
     }
-    const committed = new Map(d.offsets.map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+    const committed = new Map(d.offsets.map((o) => [tpKey(o), o.offset]));
     const topics = new Set([...d.members.flatMap((m) => m.topics), ...d.offsets.map((o) => o.topic)]);
     const partitions: PartitionProgress[] = [];
     for (const topic of [...topics].sort()) {
@@ -123,7 +124,7 @@ export class GroupHandlers {
         partitions.push({
           topic,
           partition,
-          committed: committed.get(`${topic}:${partition}`) ?? -1,
+          committed: committed.get(tpKey({ topic, partition })) ?? -1,
           logEndOffset: this.#partitions.log(topic, partition).logEndOffset,
         });
       }

@@ -10,10 +10,15 @@
 
 /** Kafka's numeric error codes for the conditions this phase adds. */
 export const TOPIC_ERROR_CODES = {
+  /** The topic, or that partition of it, does not exist (and was not auto-created). */
   UNKNOWN_TOPIC_OR_PARTITION: 3,
+  /** A topic name that is illegal (characters, length, `.`/`..`) or reserved (`__`, for clients). */
   INVALID_TOPIC_EXCEPTION: 17,
+  /** CreateTopics named a topic that exists already. */
   TOPIC_ALREADY_EXISTS: 36,
+  /** A partition count below 1 or above the broker's limits. */
   INVALID_PARTITIONS: 37,
+  /** A request the broker could serve but its policy refuses (for example more than `topicsMax` topics). */
   POLICY_VIOLATION: 44,
 } as const;
 

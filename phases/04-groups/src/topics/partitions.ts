@@ -1,7 +1,8 @@
 /**
- * Topics → partitions → logs. The broker core asks this object for "the log of topic T,
- * partition p" on every Produce, Fetch and ListOffsets; it owns the topic registry and
- * one phase-1 `Log` per partition, each in its own directory:
+ * Topics → partitions → logs. The broker core asks this object for "partition p of
+ * topic T" (a `Partition`, partition.ts) on every Produce, Fetch and ListOffsets; it owns
+ * the topic registry and one `Partition` with its phase-1 `Log` per partition, each in its
+ * own directory:
  *
  *   <dir>/topics.registry          the registry (topic-registry.ts)
  *   <dir>/orders-0/                partition 0 of topic "orders": segments + indexes
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { Log, type LogConfig } from '../log/log.ts';
 import { mkdirDurable, type Storage } from '../seams/storage.ts';
 import { UnknownTopicOrPartitionError } from './errors.ts';
+import { Partition } from './partition.ts';
 import { isInternalTopic, partitionDirName, validateTopicName } from './names.ts';
 import { TopicRegistry, type RegistryLimits, type TopicSpec } from './registry.ts';
 
@@ -43,15 +45,15 @@ export interface TopicMetadata extends TopicSpec {
  * @example
  * const pm = await PartitionManager.open(storage, dir, { log: { segmentBytesMax: 1 << 20 } });
  * await pm.createTopic({ name: 'orders', partitions: 3 });
- * await pm.log('orders', 1).append([{ value: Buffer.from('hi') }]);
+ * await pm.partition('orders', 1).appendBatches([encodeBatch([{ value: Buffer.from('hi') }])]);
  */
 export class PartitionManager {
   readonly #storage: Storage;
   readonly #dir: string;
   readonly #config: PartitionManagerConfig;
   readonly #registry: TopicRegistry;
-  /** Logs of every topic whose partitions are open; index = partition number. */
-  readonly #logs = new Map<string, Log[]>();
+  /** The partitions of every topic that is open; index = partition number. */
+  readonly #partitions = new Map<string, Partition[]>();
   #closed = false;
 
   private constructor(storage: Storage, dir: string, config: PartitionManagerConfig, registry: TopicRegistry) {
@@ -94,22 +96,25 @@ export class PartitionManager {
   }
 
   /**
-   * The log of one partition. Throws InvalidTopicError for an illegal name and
+   * One partition. Throws InvalidTopicError for an illegal name and
    * UnknownTopicOrPartitionError for a topic or partition that does not exist.
    */
-  log(topic: string, partition: number): Log {
+  partition(topic: string, partition: number): Partition {
     validateTopicName(topic);
-    const logs = this.#logs.get(topic);
-    const log = Number.isSafeInteger(partition) && partition >= 0 ? logs?.[partition] : undefined;
-    if (log === undefined) throw new UnknownTopicOrPartitionError(topic, partition);
-    return log;
+    const partitions = this.#partitions.get(topic);
+    const found = Number.isSafeInteger(partition) && partition >= 0 ? partitions?.[partition] : undefined;
+    if (found === undefined) throw new UnknownTopicOrPartitionError(topic, partition);
+    return found;
   }
 
-  /** Every open partition log, for retention and shutdown. */
-  partitions(): { topic: string; partition: number; log: Log }[] {
-    const out: { topic: string; partition: number; log: Log }[] = [];
-    for (const [topic, logs] of this.#logs) logs.forEach((log, partition) => out.push({ topic, partition, log }));
-    return out;
+  /** The log of one partition (`partition(topic, p).log`), for tests and tools. */
+  log(topic: string, partition: number): Log {
+    return this.partition(topic, partition).log;
+  }
+
+  /** Every open partition, for retention and shutdown. */
+  partitions(): Partition[] {
+    return [...this.#partitions.values()].flat();
   }
 
   /**
@@ -150,7 +155,7 @@ export class PartitionManager {
       for (const log of logs) await log.close().catch(() => undefined);
       throw e;
     }
-    this.#logs.set(topic.name, logs);
+    this.#partitions.set(topic.name, logs.map((log, partition) => new Partition({ topic: topic.name, partition }, log)));
   }
 
   /** Close every partition log (each syncs what it holds). Idempotent. */
@@ -165,7 +170,7 @@ export class PartitionManager {
         errors.push(e);
       }
     }
-    this.#logs.clear();
+    this.#partitions.clear();
     if (errors.length > 0) throw errors[0];
   }
 }
