@@ -3,7 +3,7 @@ import { commandLine } from '../src/machine.ts';
 import { parseOptions, UsageError } from '../src/options.ts';
 
 describe('options', () => {
-  it('defaults to the standard workload of DESIGN §8', () => {
+  it('defaults to the standard workload of course/architecture.md §8', () => {
     const o = parseOptions([]);
     expect(o).toMatchObject({ mode: 'served', producers: 500, recordBytes: 100, recordsPerSend: 1, warmupSec: 1, durationSec: 5, rate: null, p99MsMax: 20, findMax: false, peerRedis: false, json: false, phase: null });
     expect(o.workers).toBeGreaterThanOrEqual(2);

@@ -29,6 +29,7 @@ export {
   type SegmentInfo,
 } from './log/log.ts';
 export { type CrashOptions, MemoryStorage } from './seams/memory-storage.ts';
+export { realSeams, type Seams } from './seams/real.ts';
 export { type Random, randomInt, realRandom, seededRandom } from './seams/random.ts';
 export { INDEX_ENTRY_BYTES, type IndexEntry } from './log/offset-index.ts';
 export {

@@ -1,10 +1,12 @@
 /**
- * The public API of phase 1, in one import: the Log, the Storage seam and its two
- * implementations, the Random seam, the RecordBatch v2 codec, and the typed errors. Later phases
- * (the wire server, topics, replication) build on these names.
+ * The public API of phase 2, in one import: phase 1's log, storage and codec, plus the
+ * wire protocol's error codes, the TCP broker, the producer and consumer clients, and
+ * the Clock and Transport seams (with `realSeams()`, the one place the real seams are
+ * chosen).
  * @example
- * import { Log, FsStorage } from './index.ts';
- * const log = await Log.open(new FsStorage(), '/tmp/log');
+ * import { Broker, Producer, realSeams } from './index.ts';
+ * const broker = await Broker.start({ dir: '/tmp/log', port: 9092 }, realSeams());
+ * const producer = new Producer({ port: broker.port, ...realSeams() });
  */
 export {
   AppendQueueFullError,
@@ -29,6 +31,7 @@ export {
   type SegmentInfo,
 } from './log/log.ts';
 export { type CrashOptions, MemoryStorage } from './seams/memory-storage.ts';
+export { realSeams, type Seams } from './seams/real.ts';
 export { type Random, randomInt, realRandom, seededRandom } from './seams/random.ts';
 export { INDEX_ENTRY_BYTES, type IndexEntry } from './log/offset-index.ts';
 export {
@@ -58,3 +61,24 @@ export {
 } from './log/record-batch.ts';
 export type { RecoveryReport } from './log/recovery.ts';
 export { FsStorage, mkdirDurable, type Storage, type StorageFile } from './seams/storage.ts';
+
+// Phase 2: the wire protocol, the broker and its clients, and the Clock and Transport seams.
+export { type Clock, ManualClock, realClock, type TimerHandle } from './seams/clock.ts';
+export {
+  type AcceptLink,
+  type FrameHandlers,
+  type FrameLink,
+  type Listener,
+  type ListenOptions,
+  type ServerLink,
+  type ServerLinkHandlers,
+  tcpTransport,
+  type Transport,
+} from './seams/transport.ts';
+export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
+export { Broker, type BrokerDeps } from './server/broker.ts';
+export { BROKER_DEFAULTS, type BrokerConfig, BrokerConfigError, resolveBrokerConfig } from './server/config.ts';
+export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
+export { BrokerError, ClientLimitError, ConnectionClosedError, RequestTimeoutError } from './client/errors.ts';
+export { Producer, type ProducerMessage, type ProducerOptions, type RecordMetadata } from './client/producer.ts';
+export { Consumer, type ConsumerOptions, type FetchResult } from './client/consumer.ts';

@@ -1,10 +1,13 @@
 /**
- * The public API of phase 1, in one import: the Log, the Storage seam and its two
- * implementations, the Random seam, the RecordBatch v2 codec, and the typed errors. Later phases
- * (the wire server, topics, replication) build on these names.
+ * The public API of phase 3, in one import: phases 1–2 (log, wire, broker, clients,
+ * seams) plus topics and partitions: the `Partition` the handlers talk to, the
+ * `PartitionManager` and registry behind it, the admin client, the key partitioner and
+ * the sticky partitioner, and the topic errors.
  * @example
- * import { Log, FsStorage } from './index.ts';
- * const log = await Log.open(new FsStorage(), '/tmp/log');
+ * import { Admin, Producer, realSeams } from './index.ts';
+ * const admin = new Admin({ port: 9092, ...realSeams() });
+ * await admin.connect();
+ * await admin.createTopic({ topic: 'orders', numPartitions: 3 });
  */
 export {
   AppendQueueFullError,
@@ -29,6 +32,7 @@ export {
   type SegmentInfo,
 } from './log/log.ts';
 export { type CrashOptions, MemoryStorage } from './seams/memory-storage.ts';
+export { realSeams, type Seams } from './seams/real.ts';
 export { type Random, randomInt, realRandom, seededRandom } from './seams/random.ts';
 export { INDEX_ENTRY_BYTES, type IndexEntry } from './log/offset-index.ts';
 export {
@@ -58,3 +62,45 @@ export {
 } from './log/record-batch.ts';
 export type { RecoveryReport } from './log/recovery.ts';
 export { FsStorage, mkdirDurable, type Storage, type StorageFile } from './seams/storage.ts';
+
+// Phase 2: the wire protocol, the broker and its clients, and the Clock and Transport seams.
+export { type Clock, ManualClock, realClock, type TimerHandle } from './seams/clock.ts';
+export {
+  type AcceptLink,
+  type FrameHandlers,
+  type FrameLink,
+  type Listener,
+  type ListenOptions,
+  type ServerLink,
+  type ServerLinkHandlers,
+  tcpTransport,
+  type Transport,
+} from './seams/transport.ts';
+export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
+export { Broker, type BrokerDeps } from './server/broker.ts';
+export { BROKER_DEFAULTS, type BrokerConfig, BrokerConfigError, resolveBrokerConfig } from './server/config.ts';
+export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
+export { BrokerError, ClientLimitError, ConnectionClosedError, RequestTimeoutError } from './client/errors.ts';
+export { Producer, type ProducerMessage, type ProducerOptions, type RecordMetadata } from './client/producer.ts';
+export { Consumer, type ConsumerOptions, type FetchResult } from './client/consumer.ts';
+
+// Phase 3: topics and partitions.
+export { Admin, type AdminOptions, type CreateTopicOutcome, type NewTopic } from './client/admin.ts';
+export { type ConsumedRecord } from './client/consumer.ts';
+export { type ProducerRecord } from './client/producer.ts';
+export { partitionForKey } from './client/murmur2.ts';
+export { type KeylessPartitioner, RoundRobinPartitioner, StickyPartitioner } from './client/partitioner.ts';
+export { Partition, type PartitionAppendResult, type TopicPartition, tpKey } from './topics/partition.ts';
+export { PartitionManager, type PartitionManagerConfig, type TopicMetadata } from './topics/partitions.ts';
+export { DEFAULT_REGISTRY_LIMITS, type RegistryLimits, type TopicSpec } from './topics/registry.ts';
+export { isInternalTopic, TOPIC_NAME_LENGTH_MAX, topicNameProblem, validateTopicName } from './topics/names.ts';
+export {
+  CorruptRegistryError,
+  InvalidPartitionsError,
+  InvalidTopicError,
+  TOPIC_ERROR_CODES,
+  TopicError,
+  TopicExistsError,
+  TopicLimitError,
+  UnknownTopicOrPartitionError,
+} from './topics/errors.ts';

@@ -1,10 +1,12 @@
 /**
- * The public API of phase 1, in one import: the Log, the Storage seam and its two
- * implementations, the Random seam, the RecordBatch v2 codec, and the typed errors. Later phases
- * (the wire server, topics, replication) build on these names.
+ * The public API of phase 4, in one import: phases 1–3 (log, wire, broker, clients,
+ * topics, seams) plus consumer groups: the KafkaJS-shaped `GroupConsumer` and the
+ * `GroupMember` under it, the coordinator's state machines, the sticky assignor and the
+ * durable committed-offsets store.
  * @example
- * import { Log, FsStorage } from './index.ts';
- * const log = await Log.open(new FsStorage(), '/tmp/log');
+ * import { GroupConsumer, realSeams } from './index.ts';
+ * const consumer = new GroupConsumer({ port: 9092, groupId: 'billing', ...realSeams() });
+ * await consumer.subscribe({ topic: 'orders' });
  */
 export {
   AppendQueueFullError,
@@ -29,6 +31,7 @@ export {
   type SegmentInfo,
 } from './log/log.ts';
 export { type CrashOptions, MemoryStorage } from './seams/memory-storage.ts';
+export { realSeams, type Seams } from './seams/real.ts';
 export { type Random, randomInt, realRandom, seededRandom } from './seams/random.ts';
 export { INDEX_ENTRY_BYTES, type IndexEntry } from './log/offset-index.ts';
 export {
@@ -58,3 +61,52 @@ export {
 } from './log/record-batch.ts';
 export type { RecoveryReport } from './log/recovery.ts';
 export { FsStorage, mkdirDurable, type Storage, type StorageFile } from './seams/storage.ts';
+
+// Phase 2: the wire protocol, the broker and its clients, and the Clock and Transport seams.
+export { type Clock, ManualClock, realClock, type TimerHandle } from './seams/clock.ts';
+export {
+  type AcceptLink,
+  type FrameHandlers,
+  type FrameLink,
+  type Listener,
+  type ListenOptions,
+  type ServerLink,
+  type ServerLinkHandlers,
+  tcpTransport,
+  type Transport,
+} from './seams/transport.ts';
+export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
+export { Broker, type BrokerDeps } from './server/broker.ts';
+export { BROKER_DEFAULTS, type BrokerConfig, BrokerConfigError, resolveBrokerConfig } from './server/config.ts';
+export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
+export { BrokerError, ClientLimitError, ConnectionClosedError, RequestTimeoutError } from './client/errors.ts';
+export { Producer, type ProducerMessage, type ProducerOptions, type RecordMetadata } from './client/producer.ts';
+export { Consumer, type ConsumerOptions, type FetchResult } from './client/consumer.ts';
+
+// Phase 3: topics and partitions.
+export { Admin, type AdminOptions, type CreateTopicOutcome, type NewTopic } from './client/admin.ts';
+export { type ConsumedRecord } from './client/consumer.ts';
+export { type ProducerRecord } from './client/producer.ts';
+export { partitionForKey } from './client/murmur2.ts';
+export { type KeylessPartitioner, RoundRobinPartitioner, StickyPartitioner } from './client/partitioner.ts';
+export { Partition, type PartitionAppendResult, type TopicPartition, tpKey } from './topics/partition.ts';
+export { PartitionManager, type PartitionManagerConfig, type TopicMetadata } from './topics/partitions.ts';
+export { DEFAULT_REGISTRY_LIMITS, type RegistryLimits, type TopicSpec } from './topics/registry.ts';
+export { isInternalTopic, TOPIC_NAME_LENGTH_MAX, topicNameProblem, validateTopicName } from './topics/names.ts';
+export {
+  CorruptRegistryError,
+  InvalidPartitionsError,
+  InvalidTopicError,
+  TOPIC_ERROR_CODES,
+  TopicError,
+  TopicExistsError,
+  TopicLimitError,
+  UnknownTopicOrPartitionError,
+} from './topics/errors.ts';
+
+// Phase 4: consumer groups and durable committed offsets.
+export { type EachBatchPayload, type EachMessagePayload, GroupConsumer, type GroupConsumerOptions, type GroupJoinEvent, type RunOptions } from './client/group-consumer.ts';
+export { type CommitOffset, GroupMember, type GroupMemberOptions, type Membership } from './client/group-member.ts';
+export { assign, type Assignment, compareTopicPartitions } from './groups/assignor.ts';
+export { type CoordinatorConfig, defaultCoordinatorConfig, GroupCoordinator, resolveCoordinatorConfig } from './groups/coordinator.ts';
+export { defaultOffsetsStoreConfig, OFFSETS_DIR, OffsetsStore, type OffsetsStoreConfig, resolveOffsetsStoreConfig } from './groups/offsets-store.ts';

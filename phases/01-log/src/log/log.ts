@@ -12,7 +12,7 @@
  *        ^ logStartOffset = 0                 appends go here ^
  * ```
  *
- * The rules it keeps (DESIGN §5):
+ * The rules it keeps (course/architecture.md §5):
  * - An append is acknowledged only once durable: one write and one fdatasync per
  *   batch, and an fsync of the directory whenever a segment file is created or
  *   removed. When a batch rolls the log to a new segment, every file it touched is

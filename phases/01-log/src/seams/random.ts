@@ -1,5 +1,5 @@
 /**
- * The Random seam (DESIGN.md §3). Everything that makes a random choice (in phase 1:
+ * The Random seam (course/architecture.md §3). Everything that makes a random choice (in phase 1:
  * how much of an unsynced write `MemoryStorage.crash()` leaves torn) takes a `Random`
  * instead of calling `Math.random`, so tests and the phase-7 simulator can replay a run
  * exactly from a seed. This file (and, from phase 2, clock.ts) are the only places

@@ -3,7 +3,8 @@
  * implementation on its own: it is handed its seams (course/architecture.md, "Seams"),
  * so that a test can pass in-memory ones and the phase-7 simulator virtual ones, and a
  * forgotten seam is a type error instead of a silent fall-back to the real disk.
- * The CLI and the public factories of `index.ts` call `realSeams()`; nothing else does.
+ * The CLI calls `realSeams()`, and so does a program using `index.ts` (which exports it);
+ * code below them never does.
  *
  * Phase 1 has two seams: Storage (files) and Random (the torn-write draws of
  * `MemoryStorage`). Later phases add Clock and Transport here.

@@ -9,7 +9,7 @@ import type { LogConfig } from '../log/log.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {
-  /** Interface to listen on; loopback unless told otherwise (DESIGN §5). */
+  /** Interface to listen on; loopback unless told otherwise (course/architecture.md §5). */
   host: string;
   /** TCP port; 0 picks a free one (read it back from `Broker.port`). */
   port: number;

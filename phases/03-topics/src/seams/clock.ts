@@ -1,5 +1,5 @@
 /**
- * The Clock seam (DESIGN §3): the only door through which broker and client code reads
+ * The Clock seam (course/architecture.md §3): the only door through which broker and client code reads
  * the time or schedules work for later. Linger timers, long-poll deadlines, idle
  * timeouts, request timeouts and the shutdown deadline all go through a `Clock`, so a
  * test (or the phase-7 simulator) can swap `realClock` for a `ManualClock` and move time

@@ -1,5 +1,5 @@
 /**
- * The Random seam (DESIGN.md §3). Everything in the broker and the client that makes a
+ * The Random seam (course/architecture.md §3). Everything in the broker and the client that makes a
  * random choice (today: the sticky partitioner picking the next partition for keyless
  * records) takes a `Random` instead of calling `Math.random`, so tests and the phase-7
  * simulator can replay a run exactly from a seed. This file and clock.ts are the only

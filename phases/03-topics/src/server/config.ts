@@ -10,7 +10,7 @@ import { type RegistryLimits, resolveRegistryLimits } from '../topics/registry.t
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {
-  /** Interface to listen on; loopback unless told otherwise (DESIGN §5). */
+  /** Interface to listen on; loopback unless told otherwise (course/architecture.md §5). */
   host: string;
   /** TCP port; 0 picks a free one (read it back from `Broker.port`). */
   port: number;
@@ -40,7 +40,7 @@ export interface BrokerConfig {
   defaultPartitions: number;
   /** Passed to `Log.open` for every partition (segment size, index interval, retention, batchBytesMax); a topic's own settings win. */
   log?: Partial<LogConfig>;
-  /** Bounds on topics and partitions (topic-registry.ts). */
+  /** Bounds on topics and partitions (topics/registry.ts). */
   topicLimits?: Partial<RegistryLimits>;
 }
 

@@ -4,7 +4,7 @@
  * the topic registry and one `Partition` with its phase-1 `Log` per partition, each in its
  * own directory:
  *
- *   <dir>/topics.registry          the registry (topic-registry.ts)
+ *   <dir>/topics.registry          the registry (topics/registry.ts)
  *   <dir>/orders-0/                partition 0 of topic "orders": segments + indexes
  *   <dir>/orders-1/
  *   <dir>/__consumer_offsets-0/    an internal topic (phase 4)

@@ -8,7 +8,7 @@
  * Durability: `commit` resolves only once the batch is fsynced (`Log.append`), and only
  * then does the in-memory map change, so an OffsetFetch never returns an offset that a
  * crash could take back. After a failed write the store refuses further writes until
- * the broker restarts and replays from disk (DESIGN §5: never pretend a retried fsync
+ * the broker restarts and replays from disk (course/architecture.md §5: never pretend a retried fsync
  * fixed anything).
  *
  * Compaction: replaying every commit ever made would make start-up grow without bound

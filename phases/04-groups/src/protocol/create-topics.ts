@@ -4,7 +4,7 @@
  * response carries an error per topic (TOPIC_ALREADY_EXISTS 36, INVALID_TOPIC_EXCEPTION
  * 17, INVALID_PARTITIONS 37, INVALID_CONFIG 40, ...); the common prefix reports only
  * request-level failures. A topic is acknowledged only once the registry that lists it
- * is durable (topic-registry.ts) and its partition logs exist.
+ * is durable (topics/registry.ts) and its partition logs exist.
  *
  * Settings travel as Kafka does them, as (name, value) string pairs with Kafka's topic
  * config names: `segment.bytes` and `retention.bytes`. Any other name is INVALID_CONFIG.
@@ -133,7 +133,7 @@ export const CreateTopics: ApiCodec<CreateTopicsRequest, CreateTopicsResponse> =
   },
 };
 
-/** Per-topic settings in our names (topic-registry.ts's `TopicSpec` fields). */
+/** Per-topic settings in our names (topics/registry.ts's `TopicSpec` fields). */
 export interface TopicSettings {
   segmentBytesMax?: number;
   retentionBytesMax?: number;

@@ -3,8 +3,8 @@
  * implementation on its own: it is handed its seams (course/architecture.md, "Seams"),
  * so that a test can pass in-memory ones and the phase-7 simulator virtual ones, and a
  * forgotten seam is a type error instead of a silent fall-back to real time, disk or
- * sockets. The CLI and the public factories of `index.ts` call `realSeams()`; nothing
- * else does.
+ * sockets. The CLI calls `realSeams()`, and so does a program using `index.ts` (which
+ * exports it); code below them never does.
  *
  * Phase 2 adds two seams to phase 1's Storage and Random: the Clock (timeouts, long
  * polls, linger) and the Transport (frames between clients and the broker).

@@ -39,7 +39,7 @@ import { RequestHandler } from './handlers.ts';
 
 /**
  * The broker's surroundings: the seams it reaches the world through, and where log
- * lines go. Every seam is required: the CLI (or `startBroker` in `index.ts`) passes the
+ * lines go. Every seam is required: the CLI (or any user of `index.ts`, through `realSeams()`) passes the
  * real ones, a test or the simulator its own, and forgetting one is a type error rather
  * than a silent fall-back to real time, disk, sockets or randomness.
  */

@@ -374,7 +374,7 @@ export class RequestHandler {
     const topics: CreateTopicsResponse['topics'] = [];
     for (const t of req.topics) {
       try {
-        // Clients never create internal topics: no `internal` flag here (topic-registry.ts).
+        // Clients never create internal topics: no `internal` flag here (topics/registry.ts).
         await this.#partitions.createTopic({ name: t.name, partitions: t.numPartitions, ...settingsFromConfigs(t.configs) });
         topics.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * The topic registry: which topics exist, how many partitions each has, and their
  * per-topic log settings. It is the broker's source of truth for metadata; the
- * partition directories are opened from it on start (partition-manager.ts), never
+ * partition directories are opened from it on start (topics/partitions.ts), never
  * discovered by listing the data directory.
  *
  * On disk it is one small file, `<dir>/topics.registry`, replaced as a whole on every
