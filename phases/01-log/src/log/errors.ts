@@ -132,6 +132,21 @@ export class InvalidConfigError extends LogError {
   }
 }
 
+/**
+ * The one bounds check of every setting in the course (log, broker, topic registry,
+ * group coordinator, offsets store): `value` must be a safe integer in `[min, max]`.
+ * Every config error therefore reads the same way and names the setting.
+ * @throws InvalidConfigError otherwise
+ * @example
+ * checkIntegerSetting('appendQueueMax', 0, 1); // throws "appendQueueMax must be an integer >= 1, got 0"
+ * checkIntegerSetting('port', 70000, 0, 65535); // throws "port must be an integer in [0, 65535], got 70000"
+ */
+export function checkIntegerSetting(name: string, value: unknown, min: number, max: number = Number.MAX_SAFE_INTEGER): void {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return;
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+  throw new InvalidConfigError(`${name} must be an integer ${range}, got ${String(value)}`);
+}
+
 /** The log was closed; open it again to use it. */
 export class LogClosedError extends LogError {
   constructor(message = 'the log is closed') {

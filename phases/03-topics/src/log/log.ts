@@ -27,7 +27,7 @@
  * - Reads see only acknowledged batches, never a batch mid-append.
  */
 import { strict as assert } from 'node:assert';
-import { AppendQueueFullError, CorruptBatchError, InvalidConfigError, LogClosedError, LogError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from './errors.ts';
+import { AppendQueueFullError, CorruptBatchError, checkIntegerSetting, LogClosedError, LogError, OffsetOutOfRangeError, RecordTooLargeError, StorageError } from './errors.ts';
 import type { IndexEntry } from './offset-index.ts';
 import {
   BATCH_HEADER_BYTES,
@@ -73,10 +73,7 @@ const INT32_MAX = 0x7fffffff;
 /** Fill in defaults and check every bound (positions in the index are uint32, batch lengths int32). */
 export function resolveLogConfig(config: Partial<LogConfig> = {}): LogConfig {
   const c: LogConfig = { ...DEFAULT_LOG_CONFIG, ...config };
-  const check = (name: keyof LogConfig, min: number, max: number): void => {
-    const v = c[name];
-    if (!Number.isSafeInteger(v) || v < min || v > max) throw new InvalidConfigError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
-  };
+  const check = (name: keyof LogConfig, min: number, max: number): void => checkIntegerSetting(name, c[name], min, max);
   check('segmentBytesMax', BATCH_HEADER_BYTES, INT32_MAX);
   check('indexIntervalBytes', 0, INT32_MAX);
   check('batchBytesMax', BATCH_HEADER_BYTES, INT32_MAX);

@@ -33,7 +33,7 @@
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { mkdirDurable, type Storage } from '../seams/storage.ts';
-import { InvalidConfigError, StorageError } from '../log/errors.ts';
+import { checkIntegerSetting, InvalidConfigError, StorageError } from '../log/errors.ts';
 import { resolveLogConfig } from '../log/log.ts';
 import { CorruptRegistryError, InvalidPartitionsError, InvalidTopicError, TopicExistsError, TopicLimitError } from './errors.ts';
 import { isInternalTopic, topicNameProblem } from './names.ts';
@@ -92,10 +92,8 @@ export function resolveRegistryLimits(limits: Partial<RegistryLimits> = {}): Reg
     if (v === undefined) continue;
     // Without this check a 0, NaN or negative limit would refuse every topic, and NaN
     // compares false with everything, so it would refuse none.
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-      throw new InvalidConfigError(`${name} must be an integer >= 1, got ${String(v)}`);
-    }
-    resolved[name] = v;
+    checkIntegerSetting(name, v, 1);
+    resolved[name] = v as number;
   }
   return resolved;
 }

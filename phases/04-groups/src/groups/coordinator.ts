@@ -16,7 +16,7 @@
  * leader, and FindCoordinator says which broker it is; with one broker, it is always us.
  */
 import type { Clock, TimerHandle } from '../seams/clock.ts';
-import { InvalidConfigError } from '../log/errors.ts';
+import { checkIntegerSetting } from '../log/errors.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import type { Random } from '../seams/random.ts';
 import type { TopicPartition } from '../topics/partition.ts';
@@ -59,10 +59,7 @@ export const defaultCoordinatorConfig: CoordinatorConfig = {
 export function resolveCoordinatorConfig(partial: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
   const c: CoordinatorConfig = { ...defaultCoordinatorConfig };
   for (const [name, v] of Object.entries(partial)) if (v !== undefined) Object.assign(c, { [name]: v });
-  const check = (name: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => {
-    const v = c[name];
-    if (!Number.isSafeInteger(v) || v < min || v > max) throw new InvalidConfigError(`groups.${name} must be an integer in [${min}, ${max}], got ${v}`);
-  };
+  const check = (name: keyof CoordinatorConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => checkIntegerSetting(`groups.${name}`, c[name], min, max);
   check('sessionTimeoutMsMin', 1);
   check('sessionTimeoutMsMax', c.sessionTimeoutMsMin);
   check('rebalanceTimeoutMsMax', 1);

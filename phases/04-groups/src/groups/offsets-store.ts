@@ -36,7 +36,7 @@
 import { join } from 'node:path';
 import { Log, type LogConfig } from '../log/log.ts';
 import type { RecordInput } from '../log/record-batch.ts';
-import { InvalidConfigError, StorageError } from '../log/errors.ts';
+import { checkIntegerSetting, InvalidConfigError, StorageError } from '../log/errors.ts';
 import { mkdirDurable, type Storage } from '../seams/storage.ts';
 import { compareTopicPartitions } from './assignor.ts';
 import type { TopicPartition } from '../topics/partition.ts';
@@ -78,10 +78,7 @@ export const defaultOffsetsStoreConfig: OffsetsStoreConfig = {
 export function resolveOffsetsStoreConfig(partial: Partial<OffsetsStoreConfig> = {}): OffsetsStoreConfig {
   const c: OffsetsStoreConfig = { ...defaultOffsetsStoreConfig };
   for (const [name, v] of Object.entries(partial)) if (v !== undefined) Object.assign(c, { [name]: v });
-  const check = (name: 'compactRecordsMin' | 'compactBatchRecordsMax', min: number): void => {
-    const v = c[name];
-    if (!Number.isSafeInteger(v) || v < min) throw new InvalidConfigError(`offsets.${name} must be an integer >= ${min}, got ${v}`);
-  };
+  const check = (name: 'compactRecordsMin' | 'compactBatchRecordsMax', min: number): void => checkIntegerSetting(`offsets.${name}`, c[name], min);
   check('compactRecordsMin', 1);
   check('compactBatchRecordsMax', 1);
   if (!Number.isFinite(c.compactRatio) || c.compactRatio < 1) throw new InvalidConfigError(`offsets.compactRatio must be a number >= 1, got ${c.compactRatio}`);
