@@ -1,6 +1,6 @@
 /**
  * Carrying a fix forward (`npm run course -- carry <phase> <file>`). Because every
- * phase is a full copy of the one before (DESIGN §2), a bug fixed in phase 3 also
+ * phase is a full copy of the one before (course/architecture.md §2), a bug fixed in phase 3 also
  * lives in phases 4–8. A later phase whose copy is byte-identical to the file as it
  * was before the fix (taken from git, `HEAD` unless told otherwise) carries the same
  * code, so the fix is copied there. The first later phase whose copy differs changed

@@ -1,12 +1,12 @@
 /**
  * The course check (`npm run course -- check`, and a test in `npm test`): the
  * rules that keep eight snapshot folders honest. Phase N is a full copy of phase
- * N-1 plus its lesson (DESIGN §2), and its `phase.json` says which files the lesson
+ * N-1 plus its lesson (course/architecture.md §2), and its `phase.json` says which files the lesson
  * introduces, changes and removes; this module compares each consecutive pair of
  * phases byte for byte and reports every file the manifest does not account for,
  * and every listing that is stale. It also checks the folder names, the files every
  * phase must have, and that phase `src/` code reaches time and randomness only
- * through the seams (DESIGN §3, see determinism.ts).
+ * through the seams (course/architecture.md §3, see determinism.ts).
  *
  * Everything here is pure with respect to its input folder, so the tests run it on
  * fixture trees in temp dirs as well as on the repository itself.

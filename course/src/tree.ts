@@ -1,5 +1,5 @@
 /**
- * Comparing two phase folders file by file. The snapshot rule (DESIGN §2) says
+ * Comparing two phase folders file by file. The snapshot rule (course/architecture.md §2) says
  * phase N is a full copy of phase N-1 plus its changes, so the course check, the
  * diff and carry all ask the same question: which files are new, which are gone,
  * and which differ byte for byte. Build junk (node_modules, dist, coverage, editor

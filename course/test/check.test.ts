@@ -1,7 +1,9 @@
 /**
  * The course check on fixture phase trees: each rule of the snapshot manifest
  * (unlisted new, changed and removed files; stale listings; required files; folder
- * names) and the seam rule, plus the table of what the nondeterminism scan reports.
+ * names) and the seam rule (time and timers only in src/seams/clock.ts, randomness
+ * in src/seams/random.ts, files and sockets only under src/seams/, anything in the
+ * entry points), plus the table of what the nondeterminism scan reports.
  */
 import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,7 +90,7 @@ describe('snapshot manifest', () => {
     const bad = manifest(['src/server.ts', 'README.md', '../x.ts', 'src/server.ts'], ['src/log.ts']);
     const lines = problemsOf({ ...twoPhases(), '02-b/phase.json': bad });
     expect(lines).toContain('phase 02-b: phase.json "introduces" lists README.md, which is exempt (every phase has its own); remove it');
-    expect(lines).toContain('phase 02-b: phase.json "introduces" has "../x.ts", which is not a plain relative path like "src/log.ts"');
+    expect(lines).toContain('phase 02-b: phase.json "introduces" has "../x.ts", which is not a plain relative path like "src/log/log.ts"');
     expect(lines).toContain('phase 02-b: phase.json "introduces" lists src/server.ts twice');
   });
 
@@ -123,29 +125,77 @@ describe('snapshot manifest', () => {
 });
 
 describe('seam rule', () => {
+  const CLOCK_SEAM = 'go through the Clock seam (seams/clock.ts) (course/architecture.md, seams)';
+  const RANDOM_SEAM = 'go through the Random seam (seams/random.ts) (course/architecture.md, seams)';
+  const IO_SEAM = 'go through the Storage or Transport seam (seams/storage.ts, seams/transport.ts) (course/architecture.md, seams)';
+
   it('reports direct clock, timer and random use in phase src outside the seams', () => {
     const lines = problemsOf({
       ...twoPhases(),
-      '02-b/src/server.ts': 'export const server = 1;\nexport const t = Date.now();\nsetTimeout(() => {}, 1);\n',
+      '02-b/src/server.ts': 'export const server = 1;\nexport const t = Date.now();\nsetTimeout(() => {}, 1);\nexport const r = Math.random();\n',
     });
     expect(lines).toEqual([
-      'phase 02-b: src/server.ts:2 uses Date.now outside clock.ts, random.ts and CLI entry files; go through the Clock seam (clock.ts) (DESIGN §3)',
-      'phase 02-b: src/server.ts:3 uses setTimeout outside clock.ts and CLI entry files; go through the Clock seam (clock.ts) (DESIGN §3)',
+      `phase 02-b: src/server.ts:2 uses Date.now outside seams/clock.ts and the CLI; ${CLOCK_SEAM}`,
+      `phase 02-b: src/server.ts:3 uses setTimeout outside seams/clock.ts and the CLI; ${CLOCK_SEAM}`,
+      `phase 02-b: src/server.ts:4 uses Math.random outside seams/random.ts, seams/clock.ts and the CLI; ${RANDOM_SEAM}`,
     ]);
   });
 
-  it('allows the seam files and CLI entry points, but no timers in random.ts', () => {
+  it('allows the seam files under src/seams/ and the entry points, but no timers in random.ts and no seams outside src/seams/', () => {
     const lines = problemsOf({
       ...twoPhases(),
       '02-b/src/main.ts': 'console.log(new Date().toISOString());\n',
-      '02-b/src/clock.ts': 'export const now = (): number => Date.now();\nsetInterval(() => {}, 5);\n',
-      '02-b/src/random.ts': 'export const r = Math.random();\nsetTimeout(() => {}, 1);\n',
+      '02-b/src/seams/clock.ts': 'export const now = (): number => Date.now();\nsetInterval(() => {}, 5);\n',
+      '02-b/src/seams/random.ts': 'export const r = Math.random();\nsetTimeout(() => {}, 1);\n',
       '02-b/src/cli/produce.ts': 'export const t = performance.now();\n',
-      '02-b/phase.json': manifest(['src/server.ts', 'src/clock.ts', 'src/random.ts', 'src/cli/produce.ts'], ['src/log.ts', 'src/main.ts']),
+      '02-b/src/demos/demo.ts': 'export const r = Math.random();\nsetTimeout(() => {}, 1);\n',
+      // The old flat layout is not a seam any more: only the path under src/seams/ counts.
+      '02-b/src/clock.ts': 'export const now = (): number => Date.now();\n',
+      '02-b/phase.json': manifest(
+        ['src/server.ts', 'src/seams/clock.ts', 'src/seams/random.ts', 'src/cli/produce.ts', 'src/demos/demo.ts', 'src/clock.ts'],
+        ['src/log.ts', 'src/main.ts'],
+      ),
     });
     expect(lines).toEqual([
-      'phase 02-b: src/random.ts:2 uses setTimeout outside clock.ts and CLI entry files; go through the Clock seam (clock.ts) (DESIGN §3)',
+      `phase 02-b: src/clock.ts:1 uses Date.now outside seams/clock.ts and the CLI; ${CLOCK_SEAM}`,
+      `phase 02-b: src/seams/random.ts:2 uses setTimeout outside seams/clock.ts and the CLI; ${CLOCK_SEAM}`,
     ]);
+  });
+
+  it("reports a value import from node:fs or node:net outside src/seams/ ('io'), not a type-only one", () => {
+    const lines = problemsOf({
+      ...twoPhases(),
+      '02-b/src/server.ts': [
+        "import { createServer } from 'node:net';",
+        "import { readFile } from 'node:fs/promises';",
+        "import type { Socket } from 'node:net';",
+        "import { type Server } from 'node:net';",
+        "import { join } from 'node:path';",
+        'export const server = 1;',
+        '',
+      ].join('\n'),
+    });
+    expect(lines).toEqual([
+      `phase 02-b: src/server.ts:1 uses import from 'node:net' outside src/seams/ and the CLI; ${IO_SEAM}`,
+      `phase 02-b: src/server.ts:2 uses import from 'node:fs/promises' outside src/seams/ and the CLI; ${IO_SEAM}`,
+    ]);
+  });
+
+  it('allows node:fs and node:net in src/seams/, src/cli/, src/demos/ and src/main.ts', () => {
+    const io = "import { createServer } from 'node:net';\nimport { readFile } from 'node:fs/promises';\nimport * as fs from 'node:fs';\nexport { createServer, readFile, fs };\n";
+    const lines = problemsOf({
+      ...twoPhases(),
+      '02-b/src/main.ts': io,
+      '02-b/src/seams/transport.ts': io,
+      '02-b/src/seams/storage.ts': io,
+      '02-b/src/cli/serve.ts': io,
+      '02-b/src/demos/demo.ts': io,
+      '02-b/phase.json': manifest(
+        ['src/server.ts', 'src/seams/transport.ts', 'src/seams/storage.ts', 'src/cli/serve.ts', 'src/demos/demo.ts'],
+        ['src/log.ts', 'src/main.ts'],
+      ),
+    });
+    expect(lines).toEqual([]);
   });
 });
 
@@ -165,7 +215,13 @@ describe('scanSource', () => {
     ['const b = crypto.randomUUID();', ['1:crypto.randomUUID']],
     ["import { randomBytes as rb } from 'node:crypto';\nconst b = rb(8);", ['2:rb']],
     ["import * as c from 'node:crypto';\nconst b = c.randomInt(9);", ['2:c.randomInt']],
-    ["import { setTimeout as sleep } from 'node:timers/promises';\nawait sleep(5);", ['2:sleep']],
+    ["import { setTimeout as sleep } from 'node:timers/promises';\nawait sleep(5);", ["1:import from 'node:timers/promises'", '2:sleep']],
+    ["import { createServer } from 'node:net';", ["1:import from 'node:net'"]],
+    ["import * as fs from 'node:fs';", ["1:import from 'node:fs'"]],
+    ["import fs from 'fs';", ["1:import from 'fs'"]],
+    ["import { readFile } from 'node:fs/promises';", ["1:import from 'node:fs/promises'"]],
+    ["import { type Socket, connect } from 'node:net';", ["1:import from 'node:net'"]],
+    ["import { createSocket } from 'node:dgram';", ["1:import from 'node:dgram'"]],
     ['const o = { setTimeout };', ['1:setTimeout']],
   ])('reports %s', (text, expected) => {
     expect(apis(text)).toEqual(expected);
@@ -181,6 +237,10 @@ describe('scanSource', () => {
     ['const d = new Date(1700000000000).toISOString();', 'formatting a given timestamp'],
     ['const r = random.next(); const n = rng.randomInt(4);', 'a seeded Random seam'],
     ["import { createHash } from 'node:crypto';\ncreateHash('sha256');", 'deterministic crypto'],
+    ["import type { Socket } from 'node:net';", 'a type-only import'],
+    ["import { type Socket } from 'node:net';", 'an import of types only'],
+    ["import type * as fs from 'node:fs';", 'a type-only namespace import'],
+    ["import { join } from 'node:path';", 'a module that reaches no file or socket'],
   ])('does not report %s (%s)', (text) => {
     expect(apis(text)).toEqual([]);
   });

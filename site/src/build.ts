@@ -3,14 +3,15 @@
  *
  *   1. load the course (`repo.ts`): phases, manifests — a phase without a writeup fails here;
  *   2. write the hand-made pages: home, each phase's writeup, diff, file list and
- *      source pages, the numbers page;
+ *      source pages, the numbers page; ask for the glossary and the architecture
+ *      document (`course/glossary.md`, `course/architecture.md`) when they exist;
  *   3. publish every repository path those pages link to (`repo-links.ts`), until no
  *      new link appears: linked markdown becomes a page, images are copied, other
  *      files get a source page, directories a listing;
  *   4. copy the stylesheets (ours, highlight.js's theme, diff2html's);
  *   5. run typedoc for every phase (`api.ts`);
- *   6. check every link and anchor in the output, and that every phase page is
- *      reachable from home (`links.ts`).
+ *   6. check every link and anchor in the output, and that every phase page (and
+ *      the glossary and architecture pages) is reachable from home (`links.ts`).
  *
  * Problems from all stages are collected and thrown together as a
  * {@link SiteBuildError}. The output depends only on the repository's files: every
@@ -113,10 +114,17 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const links = new RepoLinks(root, problems);
-  const glossaryFile = 'course/glossary.md';
-  const glossary = existsSync(join(root, glossaryFile)) ? sitePathFor(glossaryFile, 'file') : null;
-  if (glossary !== null) links.request({ repoPath: glossaryFile, kind: 'file', sitePath: glossary });
-  const ctx: PageContext = { course, nav: { course, glossary }, md: createMarkdown(), links, writer: new SiteWriter(out), problems };
+  // The course documents linked from home and the sidebar, published when they exist;
+  // their relative links resolve like those of any other markdown page.
+  const courseDocument = (repoPath: string): string | null => {
+    if (!existsSync(join(root, repoPath))) return null;
+    const sitePath = sitePathFor(repoPath, 'file');
+    links.request({ repoPath, kind: 'file', sitePath });
+    return sitePath;
+  };
+  const glossary = courseDocument('course/glossary.md');
+  const architecture = courseDocument('course/architecture.md');
+  const ctx: PageContext = { course, nav: { course, glossary, architecture }, md: createMarkdown(), links, writer: new SiteWriter(out), problems };
 
   log('writing pages');
   writeHome(ctx);
@@ -152,7 +160,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
   failOnProblems(problems);
 
   log('checking links');
-  const required = ['index.html', NUMBERS_PAGE, ...built.flatMap((p) => [p.pages.writeup, p.pages.api, ...(p.diffHeading === null ? [] : [p.pages.diff])])];
+  const documents = [glossary, architecture].filter((d): d is string => d !== null);
+  const required = ['index.html', NUMBERS_PAGE, ...documents, ...built.flatMap((p) => [p.pages.writeup, p.pages.api, ...(p.diffHeading === null ? [] : [p.pages.diff])])];
   const check = checkLinks(out, { start: 'index.html', required });
   failOnProblems(check.problems);
   return { out, phases: built, pageCount: countPages(out), linkCount: check.linkCount };

@@ -47,6 +47,8 @@ export interface SiteNav {
   readonly course: Course;
   /** Site path of the glossary page, when the course has one. */
   readonly glossary: string | null;
+  /** Site path of the architecture page (`course/architecture.md`), when the course has one. */
+  readonly architecture: string | null;
 }
 
 /** Everything that makes one page. */
@@ -100,6 +102,7 @@ function sidebar(nav: SiteNav, spec: PageSpec): string {
   }
   const extras = [link('numbers.html', 'Numbers', spec.place.kind === 'numbers')];
   if (nav.glossary !== null) extras.push(link(nav.glossary, 'Glossary', spec.path === nav.glossary));
+  if (nav.architecture !== null) extras.push(link(nav.architecture, 'Architecture', spec.path === nav.architecture));
   return [
     '<nav class="sidebar" aria-label="Course">',
     `<a class="brand" href="${relativeHref(spec.path, 'index.html')}">${escapeHtml(SITE_NAME)}</a>`,

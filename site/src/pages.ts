@@ -69,7 +69,10 @@ function phaseLabel(n: number, title: string): string {
   return `Phase ${n}: ${title}`;
 }
 
-/** Write home: the introduction, the two start commands and the map of all phases. */
+/**
+ * Write home: the introduction, the two start commands, the map of all phases, and
+ * links to the numbers, the glossary and the architecture document.
+ */
 export function writeHome(ctx: PageContext): void {
   const path = 'index.html';
   const slugger = new Slugger();
@@ -112,7 +115,7 @@ export function writeHome(ctx: PageContext): void {
     `<h2 id="${mapId}">The phases<a class="anchor" href="#${mapId}" aria-label="Link to this section">#</a></h2>`,
     `<p>${written} of ${ctx.course.map.length} phases are written so far.</p>`,
     `<ol class="course-map">\n${rows.join('\n')}\n</ol>`,
-    `<p>Measured results: <a href="${relativeHref(path, NUMBERS_PAGE)}">Numbers</a>.${ctx.nav.glossary === null ? '' : ` Terms: <a href="${relativeHref(path, ctx.nav.glossary)}">Glossary</a>.`}</p>`,
+    `<p>Measured results: <a href="${relativeHref(path, NUMBERS_PAGE)}">Numbers</a>.${ctx.nav.glossary === null ? '' : ` Terms: <a href="${relativeHref(path, ctx.nav.glossary)}">Glossary</a>.`}${ctx.nav.architecture === null ? '' : ` How the broker is put together and the rules every phase keeps: <a href="${relativeHref(path, ctx.nav.architecture)}">Architecture</a>.`}</p>`,
   );
   page(ctx, path, SITE_NAME, parts.join('\n'), { kind: 'home' });
 }

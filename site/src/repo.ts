@@ -10,7 +10,7 @@
  *   README.md, course/introduction.md  → index.html (home)
  *   phases/01-log/README.md            → phases/01-log/index.html (the writeup)
  *   phases/01-log/src/log.ts           → phases/01-log/src/log.ts.html (highlighted source)
- *   course/glossary.md                 → course/glossary.html
+ *   course/glossary.md                 → course/glossary.html (course/architecture.md alike)
  *   bench/results/run.svg              → bench/results/run.svg (copied as is)
  *   a directory D                      → D/index.html (its README, or a file listing)
  *

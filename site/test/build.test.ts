@@ -1,11 +1,13 @@
 /**
  * Whole builds (typedoc included) of the small fixture course: what a good build
- * writes, that two builds are byte-identical, and that each defect the build must
+ * writes (each phase's API from its own index.ts), that two builds are
+ * byte-identical, the architecture page and renamed files when the course has them,
+ * and that each defect the build must
  * refuse — a missing writeup, a broken link or anchor, a typedoc warning, a benchmark
  * result without its command — fails it with a message naming the culprit.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, type TempDir } from '../../shared/src/testing.ts';
@@ -81,6 +83,8 @@ describe('a good build of the fixture course', () => {
     expect(home).toContain('href="phases/02-beta/diff.html"');
     expect(home.match(/not written yet<\/span>/g)).toHaveLength(6);
     expect(home).toContain('href="course/glossary.html#offset"');
+    // The fixture has no course/architecture.md, so there is no link to one.
+    expect(home).not.toContain('course/architecture.html');
   });
 
   it('renders writeups with prev/next links, tabs and highlighted code', () => {
@@ -115,6 +119,15 @@ describe('a good build of the fixture course', () => {
     expect(read('phases/02-beta/api/index.html')).toContain('Phase 2 API: The wire');
   });
 
+  it("documents each phase from that phase's own src/index.ts", () => {
+    // Phase 2's index.ts also exports encodeFrame (src/wire.ts); phase 1 has neither.
+    expect(read('phases/02-beta/api/functions/encodeFrame.html')).toContain('encodeFrame');
+    expect(read('phases/02-beta/api/classes/Log.html')).toMatch(/href="\.\.\/\.\.\/\.\.\/\.\.\/phases\/02-beta\/src\/log\.ts\.html#L\d+"/);
+    expect(read('phases/02-beta/api/classes/Log.html')).toContain('size');
+    expect(existsSync(join(out.path, 'phases/01-alpha/api/functions/encodeFrame.html'))).toBe(false);
+    expect(read('phases/01-alpha/api/classes/Log.html')).not.toContain('size');
+  });
+
   it('shows benchmark runs with their command, and copies the charts', () => {
     const numbers = read('numbers.html');
     expect(numbers).toContain('<pre class="hljs command"><code>npm run bench -- --phase 1</code></pre>');
@@ -136,6 +149,89 @@ describe('a good build of the fixture course', () => {
     const b = fingerprint(again.path);
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [path, hash] of a) expect(b.get(path), path).toBe(hash);
+  });
+});
+
+describe('a fixture course with an architecture document and files moved in phase 2', () => {
+  const FORMAT = Array.from({ length: 8 }, (_, i) => `export const FORMAT_${i + 1} = ${i + 1};`).join('\n') + '\n';
+  const CODEC = Array.from({ length: 8 }, (_, i) => `export const CODEC_${i + 1} = ${i + 1};`).join('\n') + '\n';
+  let fx: TempDir;
+  let out: TempDir;
+  const read = (path: string): string => readFileSync(join(out.path, path), 'utf8');
+
+  beforeAll(async () => {
+    fx = makeFixture((f) => {
+      f['course/architecture.md'] = [
+        '# Architecture',
+        '',
+        '## Seams',
+        '',
+        'Frames are [encoded here](../phases/02-beta/src/wire.ts#L2-L4), the log is in [phase 1](../phases/01-alpha/README.md#code-tour), and the words are in the [glossary](glossary.md#offset).',
+        '',
+      ].join('\n');
+      f['phases/01-alpha/src/format.ts'] = FORMAT;
+      f['phases/01-alpha/src/codec.ts'] = CODEC;
+      f['phases/01-alpha/phase.json'] = JSON.stringify({ title: 'The log', summary: 'An append-only list.', introduces: ['src/codec.ts', 'src/format.ts', 'src/index.ts', 'src/log.ts'], changes: [] });
+      // Moved without edits, and moved with one line edited.
+      f['phases/02-beta/src/protocol/format.ts'] = FORMAT;
+      f['phases/02-beta/src/protocol/codec.ts'] = CODEC.replace('CODEC_5 = 5', 'CODEC_5 = 50');
+      f['phases/02-beta/phase.json'] = JSON.stringify({
+        title: 'The wire',
+        summary: 'Serve the log.',
+        introduces: ['src/protocol/codec.ts', 'src/protocol/format.ts', 'src/wire.ts'],
+        changes: ['src/index.ts', 'src/log.ts'],
+        removes: ['src/codec.ts', 'src/format.ts'],
+      });
+    });
+    out = tempDir('site-out-');
+    await buildSite({ root: fx.path, out: out.path });
+  });
+  afterAll(() => {
+    fx.remove();
+    out.remove();
+  });
+
+  it('renders the architecture document as a page whose relative links resolve', () => {
+    const page = read('course/architecture.html');
+    expect(page).toContain('<h1 id="architecture">Architecture</h1>');
+    expect(page).toContain('href="../phases/02-beta/src/wire.ts.html#L2"');
+    expect(page).toContain('href="../phases/01-alpha/index.html#code-tour"');
+    expect(page).toContain('href="glossary.html#offset"');
+    expect(page).toContain('<a href="architecture.html" aria-current="page">Architecture</a>');
+  });
+
+  it('links the architecture page from home, next to the glossary, and from the sidebar', () => {
+    const home = read('index.html');
+    expect(home).toContain(
+      'Terms: <a href="course/glossary.html">Glossary</a>. How the broker is put together and the rules every phase keeps: <a href="course/architecture.html">Architecture</a>.</p>',
+    );
+    expect(home).toContain('<li><a href="course/glossary.html">Glossary</a></li><li><a href="course/architecture.html">Architecture</a></li>');
+    expect(checkLinks(out.path, { required: ['course/architecture.html'] }).problems).toEqual([]);
+  });
+
+  it('shows a moved file as one rename, with its edits, on the diff page', () => {
+    const diff = read('phases/02-beta/diff.html');
+    expect(diff).toContain('7 files differ (2 of them moved from another path, shown as renames)');
+    expect(diff).toContain(
+      '<li><span class="status renamed">renamed</span> <a href="#file-src-protocol-format-ts"><code>src/format.ts</code> → <code>src/protocol/format.ts</code></a> <span class="stats"><span class="plus">+0</span> <span class="minus">−0</span></span></li>',
+    );
+    expect(diff).toContain(
+      '<h3><span class="status renamed">renamed</span> <a href="../01-alpha/src/format.ts.html"><code>src/format.ts</code></a> → <a href="src/protocol/format.ts.html"><code>src/protocol/format.ts</code></a> <span class="note">(similarity 100%)</span></h3>\n<p>Moved without edits.</p>',
+    );
+    expect(diff).toContain(
+      '<h3><span class="status renamed">renamed</span> <a href="../01-alpha/src/codec.ts.html"><code>src/codec.ts</code></a> → <a href="src/protocol/codec.ts.html"><code>src/protocol/codec.ts</code></a> <span class="note">(similarity 87%)</span></h3>',
+    );
+    expect(diff).toContain('<span class="d2h-file-name">src/{codec.ts → protocol/codec.ts}</span>');
+    expect(diff).toContain('d2h-moved-tag">RENAMED</span>');
+    expect(diff).toContain('CODEC_5 = <ins>50</ins>');
+    // Listed in removes under its old path, the file links to its rename.
+    expect(diff).toContain('<h3>Removes</h3>\n<ul class="manifest"><li><a href="#file-src-protocol-codec-ts"><code>src/codec.ts</code></a></li><li><a href="#file-src-protocol-format-ts"><code>src/format.ts</code></a></li></ul>');
+    expect(diff).not.toContain('status removed');
+    expect(diff).not.toContain('status added">added</span> <a href="#file-src-protocol');
+    // Both paths of each move are listed, so only the fixture's other unlisted files are flagged.
+    expect(diff).toContain(
+      '<p class="warning">Differs but not listed in phase.json: <a href="#file-frame-svg"><code>frame.svg</code></a>, <a href="#file-test-log-test-ts"><code>test/log.test.ts</code></a></p>',
+    );
   });
 });
 

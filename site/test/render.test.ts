@@ -1,6 +1,7 @@
 /**
  * The renderers one at a time, without typedoc: markdown (ids, highlighting, link
- * rewriting), the repository → site path map, source pages, diff patches, the
+ * rewriting), the repository → site path map, source pages, diff patches (renames
+ * included) and the diff page's pairing of moved files, the
  * numbers page, the command line and the static server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +10,10 @@ import { tempDir, type TempDir } from '../../shared/src/testing.ts';
 import { relativeHref } from '../src/layout.ts';
 import { parseArgs } from '../src/main.ts';
 import { createMarkdown, highlightCode, renderMarkdown, Slugger, slugify } from '../src/markdown.ts';
-import { filePatch } from '../src/diff-page.ts';
+import { comparePhases, filePatch, renderDiffBody } from '../src/diff-page.ts';
 import { chartCommand, commandsOf, formatValue, renderNumbersBody, renderRunTables } from '../src/numbers.ts';
 import { RepoLinks } from '../src/repo-links.ts';
-import { loadCourse, parseManifest, sitePathFor } from '../src/repo.ts';
+import { loadCourse, parseManifest, phasePages, sitePathFor } from '../src/repo.ts';
 import { serveStatic } from '../src/serve.ts';
 import { splitHighlightedLines } from '../src/source.ts';
 import { fixtureFiles, makeFixture, writeTree } from './fixture.ts';
@@ -154,6 +155,50 @@ describe('source pages and diffs', () => {
     expect(tag(filePatch('src/a.ts', 'x\n', null))).toBe('DELETED');
     expect(tag(filePatch('src/a.ts', 'x\n', 'y\n'))).toBe('CHANGED');
     expect(filePatch('src/a.ts', 'a\nb\n', 'a\nc\n')).toBe('diff --git a/src/a.ts b/src/a.ts\n--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n');
+  });
+
+  it('makes git-style rename patches, with or without edits, that diff2html labels renamed', () => {
+    const moved = filePatch('src/seams/a.ts', 'a\nb\n', 'a\nb\n', { from: 'src/a.ts', similarity: 100 });
+    expect(moved).toBe('diff --git a/src/a.ts b/src/seams/a.ts\nsimilarity index 100%\nrename from src/a.ts\nrename to src/seams/a.ts\n');
+    const edited = filePatch('src/seams/a.ts', 'a\nb\n', 'a\nc\n', { from: 'src/a.ts', similarity: 50 });
+    expect(edited).toBe(
+      'diff --git a/src/a.ts b/src/seams/a.ts\nsimilarity index 50%\nrename from src/a.ts\nrename to src/seams/a.ts\n--- a/src/a.ts\n+++ b/src/seams/a.ts\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n',
+    );
+    for (const patch of [moved, edited]) {
+      const html = diffToHtml(patch, { outputFormat: 'side-by-side' });
+      expect(/d2h-tag [^"]*">(\w+)/.exec(html)?.[1]).toBe('RENAMED');
+      expect(html).toContain('<span class="d2h-file-name">src/{a.ts → seams/a.ts}</span>');
+    }
+  });
+
+  it('pairs a moved file on the diff page, and flags a move whose old path phase.json does not list', () => {
+    const fx = makeFixture((f) => {
+      f['phases/01-alpha/src/format.ts'] = 'export const A = 1;\nexport const B = 2;\n';
+      f['phases/02-beta/src/protocol/format.ts'] = 'export const A = 1;\nexport const B = 2;\n';
+      f['phases/02-beta/phase.json'] = JSON.stringify({ title: 'The wire', summary: 'Serve the log.', introduces: ['src/protocol/format.ts', 'src/wire.ts'], changes: ['src/index.ts', 'src/log.ts'] });
+    });
+    try {
+      const course = loadCourse(fx.path, []);
+      const [previous, current] = course.phases;
+      if (previous === undefined || current === undefined) throw new Error('fixture phases missing');
+      const moved = comparePhases(fx.path, previous, current).changes.filter((c) => c.path.includes('format'));
+      expect(moved).toEqual([
+        {
+          path: 'src/protocol/format.ts',
+          status: 'renamed',
+          from: 'src/format.ts',
+          similarity: 100,
+          patch: 'diff --git a/src/format.ts b/src/protocol/format.ts\nsimilarity index 100%\nrename from src/format.ts\nrename to src/protocol/format.ts\n',
+        },
+      ]);
+      const html = renderDiffBody(fx.path, previous, current, phasePages(current).diff);
+      // The new path is in introduces; the old one is missing from removes, and links to the rename.
+      expect(html).toContain(
+        '<p class="warning">Differs but not listed in phase.json: <a href="#file-frame-svg"><code>frame.svg</code></a>, <a href="#file-src-protocol-format-ts"><code>src/format.ts</code></a>, <a href="#file-test-log-test-ts"><code>test/log.test.ts</code></a></p>',
+      );
+    } finally {
+      fx.remove();
+    }
   });
 });
 

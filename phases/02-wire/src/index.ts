@@ -77,8 +77,11 @@ export {
 } from './seams/transport.ts';
 export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
 export { Broker, type BrokerDeps } from './server/broker.ts';
-export { BROKER_DEFAULTS, type BrokerConfig, BrokerConfigError, resolveBrokerConfig } from './server/config.ts';
+export { BROKER_DEFAULTS, type BrokerConfig, resolveBrokerConfig } from './server/config.ts';
 export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
+export type { ApiCodec, ResponseBase } from './protocol/api.ts';
+export { ByteReader, ByteWriter, type FieldTrace } from './protocol/bytes.ts';
+export type { ApiVersionRange } from './protocol/api-versions.ts';
 export { BrokerError, ClientLimitError, ConnectionClosedError, RequestTimeoutError } from './client/errors.ts';
 export { Producer, type ProducerMessage, type ProducerOptions, type RecordMetadata } from './client/producer.ts';
 export { Consumer, type ConsumerOptions, type FetchResult } from './client/consumer.ts';

@@ -1,7 +1,7 @@
 /**
  * The phase-2 command line: `npm run phase 2 -- <command> [options]`. It is the top of
- * this phase's data flow (CLI → client → wire → server → log → segment → storage) and the
- * only file that touches process stdin/stdout/exit codes and signals. Commands:
+ * this phase's data flow (CLI → client → wire → server → log → segment → storage).
+ * Commands:
  *
  *   serve     (default) run a broker until SIGTERM/SIGINT, then shut down gracefully
  *   produce   each stdin line becomes one record sent to a broker; prints the offsets
@@ -12,486 +12,53 @@
  *   read      (phase 1, no broker) prints `<offset>\t<value>` lines
  *   dump      prints segments, index entries, batches and records (read-only)
  *
- * Script output goes to stdout; errors are one line on stderr starting `error: `, with
- * exit status 2 for usage errors and 1 for runtime errors, never a stack trace.
+ * This file is the command table: it picks the real seams, hands them to the commands
+ * (src/cli/), lists the commands and assembles --help from their entries. It is also
+ * the only place that decides exit codes: script output goes to stdout; errors are one
+ * line on stderr starting `error: `, with exit status 2 for usage errors and 1 for
+ * runtime errors, never a stack trace.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import { Consumer } from './client/consumer.ts';
-import { Producer, type RecordMetadata } from './client/producer.ts';
-import { realClock } from './seams/clock.ts';
+import { clientCommands } from './cli/clients.ts';
+import { narratedDemo } from './cli/demos.ts';
+import { LOG_DIR_DUMP, LOG_OPTIONS_USAGE, logCommands } from './cli/log.ts';
+import { type Command, UsageError, dispatch, firstLine, flushed, formatUsage } from './cli/options.ts';
+import { SERVE_OPTIONS_USAGE, serveCommand } from './cli/serve.ts';
 import { runDemo } from './demos/log-demo.ts';
-import { dumpLines } from './demos/dump.ts';
-import { InvalidConfigError, RecordTooLargeError } from './log/errors.ts';
-import { listSegmentFiles } from './demos/inspect.ts';
-import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from './log/log.ts';
-import type { RecordInput } from './log/record-batch.ts';
-import { Broker } from './server/broker.ts';
-import { type BrokerConfig, BROKER_DEFAULTS, BrokerConfigError } from './server/config.ts';
-import { FsStorage } from './seams/storage.ts';
 import { runWireDemo } from './demos/wire-demo.ts';
+import { InvalidConfigError } from './log/errors.ts';
 import { realSeams } from './seams/real.ts';
 
 /** Where `serve` keeps its log unless told otherwise: outside the repository, kept between runs. */
 const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-02-wire');
 
-const USAGE = `Usage: npm run phase 2 -- <command> [options]
-
-A commit log served over TCP with a binary protocol (phase 2).
-
-Commands:
-  serve [--dir D] [--port P] [--host H] [limits]
-                       run a broker (the default); prints "listening on H:P" once it
-                       accepts connections; SIGTERM or SIGINT shuts it down gracefully.
-                       Defaults: --dir ${DEFAULT_SERVE_DIR}, --port ${BROKER_DEFAULTS.port}, --host ${BROKER_DEFAULTS.host}
-  produce [--port P] [--host H] [--linger-ms N] [--batch-bytes N] [--max-in-flight N]
-                       send each stdin line as one record (value = line, key null);
-                       prints each line's offset, in input order, once all are acked
-  consume [--port P] [--host H] [--from O] [--max M] [--follow]
-                       print records as <offset><TAB><value> lines from O (default:
-                       the log start offset), at most M; exits once caught up unless
-                       --follow (then runs until SIGINT)
-  demo                 broker, producer and consumer in one process, every frame in hex
-  log-demo             phase 1's narrated walk-through of the log on disk
-  append --dir D [--segment-bytes N] [--batch N]
-                       append each stdin line as one record (value = line, key null),
-                       N lines per batch (default 1); prints each assigned offset;
-                       exits 0 only once every record is fsynced
-  read --dir D [--from O] [--max M]
-                       print records as <offset><TAB><value> lines, starting at O
-                       (default: the log start offset), at most M (default: all);
-                       opens the log, so recovery repairs a torn tail first
-  dump --dir D         print segments, index entries, batches and records, like
+const seams = realSeams();
+const serve = serveCommand(seams, DEFAULT_SERVE_DIR);
+const { produce, consume } = clientCommands(seams);
+const demo = narratedDemo('demo', '  demo                 broker, producer and consumer in one process, every frame in hex', runWireDemo);
+const logDemo = narratedDemo('log-demo', "  log-demo             phase 1's narrated walk-through of the log on disk", runDemo);
+const { append, read, dump } = logCommands(seams, {
+  ...LOG_DIR_DUMP,
+  usage: `  dump --dir D         print segments, index entries, batches and records, like
                        kafka-dump-log.sh; changes nothing on disk (works on a
-                       broker's --dir)
+                       broker's --dir)`,
+});
 
-Options:
-  --dir D              the log directory (append and serve create it)
-  --segment-bytes N    roll to a new segment before the active one exceeds N bytes
-                       (default ${DEFAULT_LOG_CONFIG.segmentBytesMax}; at least 61, one batch header)
-  --batch N            records per batch, i.e. per write + fsync (default 1)
-  --from O             first offset to print
-  --max M              most records to print
+/** Every command, in the order the "unknown command" message lists them. */
+const COMMANDS: readonly Command[] = [serve, produce, consume, demo, logDemo, append, read, dump];
 
-Broker limits (serve):
-  --max-connections N       connections at most (default ${BROKER_DEFAULTS.maxConnections})
-  --max-in-flight N         unanswered requests per connection (default ${BROKER_DEFAULTS.maxInFlightPerConnection})
-  --idle-timeout-ms N       close idle connections after N ms (default ${BROKER_DEFAULTS.idleTimeoutMs})
-  --frame-bytes-max N       largest request frame (default ${BROKER_DEFAULTS.frameBytesMax})
-  --fetch-wait-ms-max N     longest fetch long poll (default ${BROKER_DEFAULTS.fetchWaitMsMax})
-  --fetch-bytes-max N       most bytes one fetch reads, whatever the client asks (default ${BROKER_DEFAULTS.fetchBytesMax})
-  --shutdown-deadline-ms N  graceful shutdown waits this long for in-flight requests (default ${BROKER_DEFAULTS.shutdownDeadlineMs})
-  -h, --help           show this help
-
-Exit status: 0 success, 1 runtime error, 2 usage error.`;
-
-/** Bytes asked of `Log.readRecords` per call by `read`; at least one batch comes back regardless. */
-const READ_CHUNK_BYTES = 1024 * 1024;
-/** `produce` stops reading stdin while the producer holds more than this many unacknowledged bytes. */
-const PRODUCE_BUFFER_BYTES_HIGH = 8 * 1024 * 1024;
-/** How long `consume --follow` lets the broker hold each fetch. */
-const FOLLOW_WAIT_MS = 1000;
-
-/** Lines of `dump` output gathered into one write. */
-const DUMP_CHUNK_LINES = 1000;
-
-/** A mistake in the command line itself: exit status 2. */
-class UsageError extends Error {
-  readonly code = 'USAGE';
-}
-
-/** The command line was fine but the request cannot be served: exit status 1. */
-class CommandError extends Error {
-  readonly code = 'COMMAND';
-}
-
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-/** Parse `args` strictly against `options` (plus --help); unknown options are usage errors. */
-function parseOptions(command: string, args: readonly string[], options: OptionSpec): Record<string, string | boolean | undefined> {
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    });
-    return values;
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const first = firstLine(e);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const name = /'([^']+)'/.exec(first)?.[1] ?? first;
-      throw new UsageError(`unknown option '${name}' for ${command} (see --help)`);
-    }
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      const name = /'([^']+)'/.exec(first)?.[1] ?? first;
-      throw new UsageError(`unexpected argument '${name}' for ${command} (see --help)`);
-    }
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const name = /'(--?[a-z-]+)/.exec(first)?.[1] ?? 'option';
-      throw new UsageError(`option '${name}' needs a value (for a value starting with '-', write ${name}=VALUE)`);
-    }
-    throw new UsageError(first);
-  }
-}
-
-function requireDir(values: Record<string, string | boolean | undefined>, command: string): string {
-  const dir = values.dir;
-  if (typeof dir !== 'string' || dir === '') throw new UsageError(`${command} needs --dir <directory>`);
-  return dir;
-}
-
-/** Parse an optional integer option in [min, MAX_SAFE_INTEGER]; non-numeric text is a usage error. */
-function integerOption(values: Record<string, string | boolean | undefined>, name: string, min: number): number | undefined {
-  const text = values[name];
-  if (text === undefined || typeof text === 'boolean') return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got '${text}'`);
-  }
-  return n;
-}
-
-async function commandAppend(args: readonly string[]): Promise<void> {
-  const values = parseOptions('append', args, { dir: { type: 'string' }, 'segment-bytes': { type: 'string' }, batch: { type: 'string' } });
-  if (values.help === true) return printUsage();
-  const dir = requireDir(values, 'append');
-  const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
-  const batchRecordsMax = integerOption(values, 'batch', 1) ?? 1;
-  const config: Partial<LogConfig> = segmentBytesMax === undefined ? {} : { segmentBytesMax };
-  try {
-    resolveLogConfig(config); // reject a bad --segment-bytes before creating anything
-  } catch (e) {
-    if (e instanceof InvalidConfigError) throw new UsageError(e.message.replace('segmentBytesMax', '--segment-bytes'));
-    throw e;
-  }
-
-  const storage = new FsStorage();
-  const log = await Log.open(storage, dir, config);
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  try {
-    let pending: RecordInput[] = [];
-    let pendingBytes = 0;
-    const flush = async (): Promise<void> => {
-      if (pending.length === 0) return;
-      const records = pending;
-      pending = [];
-      pendingBytes = 0;
-      // Resolves only after the batch is fsynced: printing the offset is the acknowledgement.
-      const { baseOffset, lastOffset } = await log.append(records).catch((e: unknown) => {
-        if (e instanceof RecordTooLargeError) throw new CommandError(`${e.message} (${records.length} records): use a smaller --batch`);
-        throw e;
-      });
-      if (lastOffset - baseOffset + 1 !== records.length) {
-        throw new CommandError(`log assigned ${baseOffset}..${lastOffset} to ${records.length} records`);
-      }
-      const out: string[] = [];
-      for (let offset = baseOffset; offset <= lastOffset; offset++) out.push(String(offset));
-      await writeOut(`${out.join('\n')}\n`);
-    };
-    for await (const line of lines) {
-      // CreateTime, as Kafka's console producer sets it. The CLI may read the wall clock;
-      // the log itself never does (phase 2 brings the Clock seam).
-      const value = Buffer.from(line, 'utf8');
-      pending.push({ key: null, value, timestamp: Date.now() });
-      pendingBytes += value.length;
-      // Past batchBytesMax the append will fail anyway: fail now rather than buffer all of stdin.
-      if (pending.length >= batchRecordsMax || pendingBytes > log.config.batchBytesMax) await flush();
-    }
-    await flush();
-  } finally {
-    lines.close();
-    await log.close();
-  }
-}
-
-async function commandRead(args: readonly string[]): Promise<void> {
-  const values = parseOptions('read', args, { dir: { type: 'string' }, from: { type: 'string' }, max: { type: 'string' } });
-  if (values.help === true) return printUsage();
-  const dir = requireDir(values, 'read');
-  const from = integerOption(values, 'from', 0);
-  const max = integerOption(values, 'max', 0) ?? Number.POSITIVE_INFINITY;
-
-  const storage = new FsStorage();
-  await requireExistingDir(storage, dir);
-  // A directory without segments is an empty log; opening a Log there would create one,
-  // and `read` must not write into a directory that may not be a log at all.
-  const { segments } = await listSegmentFiles(storage, dir);
-  if (segments.length === 0) {
-    if (from !== undefined && from !== 0) throw new CommandError(`--from ${from} is outside the log: it is empty (offsets [0, 0))`);
-    return;
-  }
-  const log = await Log.open(storage, dir);
-  try {
-    const start = log.logStartOffset;
-    const end = log.logEndOffset;
-    let offset = from ?? start;
-    if (offset < start || offset > end) {
-      throw new CommandError(`--from ${offset} is outside the log: offsets are [${start}, ${end})`);
-    }
-    let remaining = max;
-    while (remaining > 0 && offset < log.logEndOffset) {
-      const records = await log.readRecords(offset, READ_CHUNK_BYTES);
-      const out: string[] = [];
-      for (const r of records) {
-        if (remaining === 0) break;
-        if (r.offset < offset) continue;
-        out.push(`${r.offset}\t${r.value === null ? 'null' : r.value.toString('utf8')}`);
-        remaining--;
-        offset = r.offset + 1;
-      }
-      if (out.length === 0) throw new CommandError(`read at offset ${offset} made no progress`);
-      await writeOut(`${out.join('\n')}\n`);
-    }
-  } finally {
-    await log.close();
-  }
-}
-
-async function commandDump(args: readonly string[]): Promise<void> {
-  const values = parseOptions('dump', args, { dir: { type: 'string' } });
-  if (values.help === true) return printUsage();
-  const dir = requireDir(values, 'dump');
-  const storage = new FsStorage();
-  await requireExistingDir(storage, dir);
-  let chunk: string[] = [];
-  for await (const line of dumpLines(storage, dir)) {
-    chunk.push(line);
-    if (chunk.length >= DUMP_CHUNK_LINES) {
-      await writeOut(`${chunk.join('\n')}\n`);
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) await writeOut(`${chunk.join('\n')}\n`);
-}
-
-async function commandLogDemo(args: readonly string[]): Promise<void> {
-  const values = parseOptions('log-demo', args, {});
-  if (values.help === true) return printUsage();
-  await runDemo((line) => process.stdout.write(`${line}\n`));
-}
-
-async function commandDemo(args: readonly string[]): Promise<void> {
-  const values = parseOptions('demo', args, {});
-  if (values.help === true) return printUsage();
-  await runWireDemo((line) => process.stdout.write(`${line}\n`));
-}
-
-const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
-  'max-connections': 'maxConnections',
-  'max-in-flight': 'maxInFlightPerConnection',
-  'idle-timeout-ms': 'idleTimeoutMs',
-  'frame-bytes-max': 'frameBytesMax',
-  'fetch-wait-ms-max': 'fetchWaitMsMax',
-  'fetch-bytes-max': 'fetchBytesMax',
-  'shutdown-deadline-ms': 'shutdownDeadlineMs',
-};
-
-async function commandServe(args: readonly string[]): Promise<void> {
-  const spec: OptionSpec = { dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'segment-bytes': { type: 'string' } };
-  for (const name of Object.keys(BROKER_LIMIT_OPTIONS)) spec[name] = { type: 'string' };
-  const values = parseOptions('serve', args, spec);
-  if (values.help === true) return printUsage();
-  const config: Partial<BrokerConfig> = {
-    dir: typeof values.dir === 'string' && values.dir !== '' ? values.dir : DEFAULT_SERVE_DIR,
-    port: integerOption(values, 'port', 0) ?? BROKER_DEFAULTS.port,
-    host: typeof values.host === 'string' ? values.host : BROKER_DEFAULTS.host,
-  };
-  for (const [option, key] of Object.entries(BROKER_LIMIT_OPTIONS)) {
-    const n = integerOption(values, option, 0);
-    if (n !== undefined) Object.assign(config, { [key]: n });
-  }
-  const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
-  if (segmentBytesMax !== undefined) config.log = { segmentBytesMax };
-
-  let broker: Broker;
-  try {
-    broker = await Broker.start(config, realSeams());
-  } catch (e) {
-    if (e instanceof InvalidConfigError || e instanceof BrokerConfigError) throw new UsageError(firstLine(e));
-    throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
-  }
-  // Handlers first, then "listening": until Node has a handler, a signal gets the OS's
-  // default action and kills us, so a supervisor (or test) that sends SIGINT as soon as
-  // it reads the line would otherwise sometimes see a crash instead of a clean stop.
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  process.stderr.write(`log in ${config.dir}\n`);
-  process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
-  const signal = await signalled;
-  // A second signal while shutting down means "now": exit without waiting for the deadline.
-  const forceExit = (): never => process.exit(1);
-  process.once('SIGTERM', forceExit);
-  process.once('SIGINT', forceExit);
-  process.stderr.write(`${signal}: shutting down (stop accepting, finish in-flight requests, close the log)\n`);
-  await broker.close();
-  process.stderr.write('broker stopped cleanly\n');
-}
-
-function clientAddress(values: Record<string, string | boolean | undefined>): { host: string; port: number } {
-  return {
-    host: typeof values.host === 'string' ? values.host : BROKER_DEFAULTS.host,
-    port: integerOption(values, 'port', 1) ?? BROKER_DEFAULTS.port,
-  };
-}
-
-async function commandProduce(args: readonly string[]): Promise<void> {
-  const values = parseOptions('produce', args, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'linger-ms': { type: 'string' },
-    'batch-bytes': { type: 'string' },
-    'max-in-flight': { type: 'string' },
-  });
-  if (values.help === true) return printUsage();
-  const producer = new Producer({ ...realSeams(),
-    ...clientAddress(values),
-    lingerMs: integerOption(values, 'linger-ms', 0),
-    batchBytesMax: integerOption(values, 'batch-bytes', 1),
-    maxInFlight: integerOption(values, 'max-in-flight', 1),
-    clientId: 'cli-produce',
-  });
-  await producer.connect();
-  const startedMs = realClock.now();
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  const sends: Promise<RecordMetadata[]>[] = [];
-  let oldestUnawaited = 0;
-  try {
-    for await (const line of lines) {
-      const sent = producer.send({ messages: [{ key: null, value: line }] });
-      sent.catch(() => undefined); // reported below, in input order
-      sends.push(sent);
-      // Backpressure: stop reading stdin while too much is unacknowledged.
-      while (producer.bufferedBytes > PRODUCE_BUFFER_BYTES_HIGH && oldestUnawaited < sends.length) {
-        await sends[oldestUnawaited++]?.catch(() => undefined);
-      }
-    }
-    await producer.flush();
-  } finally {
-    lines.close();
-    await producer.disconnect();
-  }
-  const results = await Promise.allSettled(sends);
-  const failed = results.filter((r) => r.status === 'rejected');
-  if (failed.length > 0) {
-    throw new CommandError(`${failed.length} of ${results.length} records were not acknowledged: ${firstLine(failed[0]?.reason)}`);
-  }
-  const elapsedMs = Math.max(1, realClock.now() - startedMs);
-  const out: string[] = [];
-  for (const r of results) if (r.status === 'fulfilled') out.push(String(r.value[0]?.offset));
-  if (out.length > 0) await writeOut(`${out.join('\n')}\n`);
-  process.stderr.write(
-    `${out.length} record${out.length === 1 ? '' : 's'} acknowledged in ${producer.requestsSent} produce request${producer.requestsSent === 1 ? '' : 's'}, ` +
-      `${elapsedMs} ms from connect (${Math.round((out.length * 1000) / elapsedMs)} records/s)\n`,
-  );
-}
-
-async function commandConsume(args: readonly string[]): Promise<void> {
-  const values = parseOptions('consume', args, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    from: { type: 'string' },
-    max: { type: 'string' },
-    follow: { type: 'boolean' },
-  });
-  if (values.help === true) return printUsage();
-  const follow = values.follow === true;
-  let remaining = integerOption(values, 'max', 0) ?? Number.POSITIVE_INFINITY;
-  const consumer = new Consumer({ ...realSeams(),
-    ...clientAddress(values),
-    fromOffset: integerOption(values, 'from', 0),
-    maxWaitMs: follow ? FOLLOW_WAIT_MS : 0,
-    clientId: 'cli-consume',
-  });
-  await consumer.connect();
-  let stopping = false;
-  const stop = (): void => {
-    stopping = true;
-    void consumer.disconnect();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    let offset = consumer.position;
-    while (remaining > 0 && !stopping) {
-      let result;
-      try {
-        result = await consumer.fetchResult(offset);
-      } catch (e) {
-        if (stopping) break;
-        throw e;
-      }
-      const out: string[] = [];
-      for (const r of result.records) {
-        if (remaining === 0) break;
-        out.push(`${r.offset}\t${r.value === null ? 'null' : r.value.toString('utf8')}`);
-        remaining--;
-      }
-      if (out.length > 0) await writeOut(`${out.join('\n')}\n`);
-      offset = result.nextOffset;
-      if (!follow && offset >= result.highWatermark) break;
-    }
-  } finally {
-    await consumer.disconnect();
-  }
-}
-
-async function requireExistingDir(storage: FsStorage, dir: string): Promise<void> {
-  if (!(await storage.exists(dir))) throw new CommandError(`no such log directory: ${dir}`);
-}
-
-function printUsage(): void {
-  process.stdout.write(`${USAGE}\n`);
-}
-
-/**
- * Write to stdout and wait while its buffer is full. Without this, a fast producer
- * like `read` queues the whole log in memory, and exiting loses what is still queued.
- */
-async function writeOut(text: string): Promise<void> {
-  if (process.stdout.write(text)) return;
-  await new Promise<void>((resolveDrain) => process.stdout.once('drain', resolveDrain));
-}
-
-/** Resolve once everything written to `stream` so far has been handed to the OS. */
-async function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  await new Promise<void>((resolveFlush) => stream.write('', () => resolveFlush()));
-}
-
-function firstLine(e: unknown): string {
-  const message = e instanceof Error ? e.message : String(e);
-  return message.split('\n')[0] ?? message;
-}
+const USAGE = formatUsage({
+  synopsis: 'Usage: npm run phase 2 -- <command> [options]',
+  about: 'A commit log served over TCP with a binary protocol (phase 2).',
+  commands: [serve, produce, consume, demo, logDemo, append, read, dump],
+  sections: [`Options:\n  --dir D              the log directory (append and serve create it)\n${LOG_OPTIONS_USAGE}`, ...SERVE_OPTIONS_USAGE],
+});
 
 /** Run one command line; resolves with the process exit status. */
 async function main(argv: readonly string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  const commands = new Map<string, (args: readonly string[]) => Promise<void>>([
-    ['serve', commandServe],
-    ['produce', commandProduce],
-    ['consume', commandConsume],
-    ['demo', commandDemo],
-    ['log-demo', commandLogDemo],
-    ['append', commandAppend],
-    ['read', commandRead],
-    ['dump', commandDump],
-  ]);
   try {
-    if (first === undefined) await commandServe([]);
-    else if (first === '--help' || first === '-h' || first === 'help') printUsage();
-    else if (first.startsWith('-')) await commandServe(argv);
-    else {
-      const command = commands.get(first);
-      if (command === undefined) {
-        throw new UsageError(`unknown command '${first}' (commands: ${[...commands.keys()].join(', ')}; see --help)`);
-      }
-      await command(rest);
-    }
+    await dispatch(argv, { commands: COMMANDS, fallback: serve, usage: USAGE });
     return 0;
   } catch (e) {
     process.stderr.write(`error: ${firstLine(e)}\n`);

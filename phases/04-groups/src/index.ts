@@ -77,14 +77,19 @@ export {
 } from './seams/transport.ts';
 export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
 export { Broker, type BrokerDeps } from './server/broker.ts';
-export { BROKER_DEFAULTS, type BrokerConfig, BrokerConfigError, resolveBrokerConfig } from './server/config.ts';
+export { BROKER_DEFAULTS, type BrokerConfig, resolveBrokerConfig } from './server/config.ts';
 export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
+export type { ApiCodec, ResponseBase } from './protocol/api.ts';
+export { ByteReader, ByteWriter, type FieldTrace } from './protocol/bytes.ts';
+export type { ApiVersionRange } from './protocol/api-versions.ts';
 export { BrokerError, ClientLimitError, ConnectionClosedError, RequestTimeoutError } from './client/errors.ts';
 export { Producer, type ProducerMessage, type ProducerOptions, type RecordMetadata } from './client/producer.ts';
 export { Consumer, type ConsumerOptions, type FetchResult } from './client/consumer.ts';
 
 // Phase 3: topics and partitions.
 export { Admin, type AdminOptions, type CreateTopicOutcome, type NewTopic } from './client/admin.ts';
+export type { TopicInfo } from './client/metadata.ts';
+export type { TopicConfigEntry } from './protocol/create-topics.ts';
 export { type ConsumedRecord } from './client/consumer.ts';
 export { type ProducerRecord } from './client/producer.ts';
 export { partitionForKey } from './client/murmur2.ts';
@@ -99,6 +104,7 @@ export {
   InvalidTopicError,
   TOPIC_ERROR_CODES,
   TopicError,
+  type TopicErrorCode,
   TopicExistsError,
   TopicLimitError,
   UnknownTopicOrPartitionError,
@@ -108,5 +114,29 @@ export {
 export { type EachBatchPayload, type EachMessagePayload, GroupConsumer, type GroupConsumerOptions, type GroupJoinEvent, type RunOptions } from './client/group-consumer.ts';
 export { type CommitOffset, GroupMember, type GroupMemberOptions, type Membership } from './client/group-member.ts';
 export { assign, type Assignment, compareTopicPartitions } from './groups/assignor.ts';
-export { type CoordinatorConfig, defaultCoordinatorConfig, GroupCoordinator, resolveCoordinatorConfig } from './groups/coordinator.ts';
-export { defaultOffsetsStoreConfig, OFFSETS_DIR, OffsetsStore, type OffsetsStoreConfig, resolveOffsetsStoreConfig } from './groups/offsets-store.ts';
+export {
+  type CoordinatorConfig,
+  type CoordinatorDeps,
+  defaultCoordinatorConfig,
+  type FetchedOffset,
+  GroupCoordinator,
+  type GroupDetails,
+  type GroupListing,
+  type JoinRequest,
+  type JoinResult,
+  type PartitionResult,
+  resolveCoordinatorConfig,
+  type SyncResult,
+} from './groups/coordinator.ts';
+export { CorruptOffsetsError, type OffsetCommitValue } from './groups/offsets-records.ts';
+export type { GroupDescription, GroupState, MemberDescription } from './groups/group.ts';
+export {
+  defaultOffsetsStoreConfig,
+  OFFSETS_DIR,
+  OffsetsStore,
+  type OffsetsStoreConfig,
+  type OffsetsStoreStats,
+  type OffsetToCommit,
+  resolveOffsetsStoreConfig,
+  type StoredOffset,
+} from './groups/offsets-store.ts';

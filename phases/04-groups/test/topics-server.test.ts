@@ -21,7 +21,7 @@ import { Produce } from '../src/protocol/produce.ts';
 import { splitBatches } from '../src/protocol/records.ts';
 import { decodeBatch, encodeBatch } from '../src/log/record-batch.ts';
 import { Broker } from '../src/server/broker.ts';
-import { BrokerConfigError } from '../src/server/config.ts';
+import { InvalidConfigError } from '../src/log/errors.ts';
 import { REGISTRY_FILE } from '../src/topics/registry.ts';
 import { TOPIC, type RawClient, testResources } from './wire-helpers.ts';
 import { realSeams } from '../src/seams/real.ts';
@@ -142,7 +142,7 @@ describe('topic limits', () => {
     t.defer(() => tmp.remove());
     const dir = join(tmp.path, 'data');
     for (const topicLimits of [{ topicsMax: 0 }, { partitionsPerTopicMax: -1 }, { partitionsTotalMax: 1.5 }]) {
-      await expect(Broker.start({ dir, port: 0, topicLimits }, realSeams())).rejects.toThrow(BrokerConfigError);
+      await expect(Broker.start({ dir, port: 0, topicLimits }, realSeams())).rejects.toThrow(InvalidConfigError);
     }
     await expect(Broker.start({ dir, port: 0, topicLimits: { topicsMax: 0 } }, realSeams())).rejects.toThrow('topicLimits.topicsMax must be an integer >= 1, got 0');
     await expect(Broker.start({ dir, port: 0, defaultPartitions: 5, topicLimits: { partitionsPerTopicMax: 4 } }, realSeams())).rejects.toThrow(/defaultPartitions \(5\)/);

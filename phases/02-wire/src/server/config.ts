@@ -6,6 +6,7 @@
  * rejects nonsense (a zero frame size, a negative timeout) before anything starts.
  */
 import type { LogConfig } from '../log/log.ts';
+import { checkIntegerSetting, InvalidConfigError } from '../log/errors.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {
@@ -50,29 +51,14 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   shutdownDeadlineMs: 10_000,
 };
 
-/** A configuration value out of its allowed range. */
-export class BrokerConfigError extends Error {
-  /** Stable string code. */
-  readonly code = 'BROKER_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'BrokerConfigError';
-  }
-}
-
 /**
  * Fill in defaults and check every bound.
  * @example resolveBrokerConfig({ dir: '/tmp/log', port: 0 }).maxConnections // 1024
  */
 export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfig {
-  if (partial.dir === undefined || partial.dir === '') throw new BrokerConfigError('dir is required');
+  if (partial.dir === undefined || partial.dir === '') throw new InvalidConfigError('dir is required');
   const config: BrokerConfig = { ...BROKER_DEFAULTS, ...definedOnly(partial), dir: partial.dir };
-  const atLeast = (name: keyof BrokerConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => {
-    const v = config[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new BrokerConfigError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
-    }
-  };
+  const atLeast = (name: keyof BrokerConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => checkIntegerSetting(name, config[name], min, max);
   atLeast('port', 0, 65_535);
   atLeast('maxConnections', 1);
   atLeast('maxInFlightPerConnection', 1);

@@ -7,6 +7,7 @@
  */
 import type { LogConfig } from '../log/log.ts';
 import { type RegistryLimits, resolveRegistryLimits } from '../topics/registry.ts';
+import { checkIntegerSetting, InvalidConfigError } from '../log/errors.ts';
 
 /** Everything `Broker.start` needs to know. */
 export interface BrokerConfig {
@@ -59,29 +60,14 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   defaultPartitions: 1,
 };
 
-/** A configuration value out of its allowed range. */
-export class BrokerConfigError extends Error {
-  /** Stable string code. */
-  readonly code = 'BROKER_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'BrokerConfigError';
-  }
-}
-
 /**
  * Fill in defaults and check every bound.
  * @example resolveBrokerConfig({ dir: '/tmp/log', port: 0 }).maxConnections // 1024
  */
 export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfig {
-  if (partial.dir === undefined || partial.dir === '') throw new BrokerConfigError('dir is required');
+  if (partial.dir === undefined || partial.dir === '') throw new InvalidConfigError('dir is required');
   const config: BrokerConfig = { ...BROKER_DEFAULTS, ...definedOnly(partial), dir: partial.dir };
-  const atLeast = (name: keyof BrokerConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => {
-    const v = config[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new BrokerConfigError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
-    }
-  };
+  const atLeast = (name: keyof BrokerConfig, min: number, max = Number.MAX_SAFE_INTEGER): void => checkIntegerSetting(name, config[name], min, max);
   atLeast('port', 0, 65_535);
   atLeast('maxConnections', 1);
   atLeast('maxInFlightPerConnection', 1);
@@ -91,16 +77,16 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('fetchBytesMax', 1, 0x7fff_ffff);
   atLeast('shutdownDeadlineMs', 0);
   atLeast('defaultPartitions', 1);
-  if (typeof config.autoCreateTopics !== 'boolean') throw new BrokerConfigError(`autoCreateTopics must be a boolean, got ${String(config.autoCreateTopics)}`);
+  if (typeof config.autoCreateTopics !== 'boolean') throw new InvalidConfigError(`autoCreateTopics must be a boolean, got ${String(config.autoCreateTopics)}`);
   let topicLimits: RegistryLimits;
   try {
     topicLimits = resolveRegistryLimits(config.topicLimits);
   } catch (e) {
-    throw new BrokerConfigError(`topicLimits.${e instanceof Error ? e.message : String(e)}`);
+    throw new InvalidConfigError(`topicLimits.${e instanceof Error ? e.message : String(e)}`);
   }
   // Otherwise every auto-creation would fail with INVALID_PARTITIONS, long after start.
   if (config.defaultPartitions > topicLimits.partitionsPerTopicMax) {
-    throw new BrokerConfigError(`defaultPartitions (${config.defaultPartitions}) must not exceed topicLimits.partitionsPerTopicMax (${topicLimits.partitionsPerTopicMax})`);
+    throw new InvalidConfigError(`defaultPartitions (${config.defaultPartitions}) must not exceed topicLimits.partitionsPerTopicMax (${topicLimits.partitionsPerTopicMax})`);
   }
   config.topicLimits = topicLimits;
   return config;

@@ -1,5 +1,5 @@
 /**
- * The CLI commands this phase adds, called by main.ts with parsed options:
+ * The client commands this phase adds, on the seams main.ts hands in:
  *
  *   consume --group G   join group G, print `<partition>\t<offset>\t<value>` per record,
  *                       commit as it goes; after `--max M` records (or on SIGINT/SIGTERM)
@@ -9,10 +9,12 @@
  *                       `kafka-consumer-groups.sh --describe`: committed offset, log end
  *                       offset, lag, and the member that owns it
  *
+ * `consume --group` extends phase 3's `consume` (clients.ts, unchanged) with the
+ * option rather than editing it: `withGroupOption` wraps that command.
+ *
  * Records go to stdout; narration (joins, assignments) goes to stderr, one line each,
  * so scripts and tests can follow the group's rebalances without parsing the records.
  */
-import type { Clock } from '../seams/clock.ts';
 import { Connection } from '../client/connection.ts';
 import { throwIfError } from '../client/errors.ts';
 import { GroupConsumer } from '../client/group-consumer.ts';
@@ -20,7 +22,9 @@ import { MetadataCache } from '../client/metadata.ts';
 import { DescribeGroups } from '../protocol/describe-groups.ts';
 import { type TopicPartition, tpKey } from '../topics/partition.ts';
 import { ListGroups } from '../protocol/list-groups.ts';
-import { realSeams } from '../seams/real.ts';
+import type { Seams } from '../seams/real.ts';
+import { clientAddress, requireTopic } from './clients.ts';
+import { type Command, type OptionValues, UsageError, integerOption, writeOut } from './options.ts';
 
 /** Options of `consume --group`. */
 export interface GroupConsumeOptions {
@@ -33,7 +37,8 @@ export interface GroupConsumeOptions {
   /** Where a partition with no committed offset starts. */
   fromLatest: boolean;
   sessionTimeoutMs: number | undefined;
-  clock: Clock;
+  /** The clock and transport the consumer runs on. */
+  seams: Seams;
   /** Aborted on SIGINT/SIGTERM: commit and leave, exit 0. */
   signal: AbortSignal;
 }
@@ -49,18 +54,18 @@ export async function consumeWithGroup(opts: GroupConsumeOptions, out: (line: st
   // A group subscribed to a missing topic would wait, assigned nothing, forever (KafkaJS
   // does the same). A command line should say so instead, like plain `consume` does:
   // UNKNOWN_TOPIC_OR_PARTITION, exit 1, before joining (and creating) the group.
-  const probe = await Connection.connect({ ...realSeams(), host: opts.host, port: opts.port, clientId: 'cli-consumer' });
+  const probe = await Connection.connect({ ...opts.seams, host: opts.host, port: opts.port, clientId: 'cli-consumer' });
   try {
-    await new MetadataCache(() => probe, opts.clock).topic(opts.topic);
+    await new MetadataCache(() => probe, opts.seams.clock).topic(opts.topic);
   } finally {
     await probe.close();
   }
-  const consumer = new GroupConsumer({ ...realSeams(),
+  const consumer = new GroupConsumer({
+    ...opts.seams,
     host: opts.host,
     port: opts.port,
     groupId: opts.groupId,
     clientId: 'cli-consumer',
-    clock: opts.clock,
     ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: opts.sessionTimeoutMs }),
   });
   await consumer.connect();
@@ -119,4 +124,116 @@ export async function describeGroup(conn: Connection, groupId: string, out: (lin
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+/**
+ * `consume` with `--group` added: given the group, the command joins it
+ * (`consumeWithGroup`); without, `--from-latest` and `--session-timeout-ms` are usage
+ * errors and `consume` (phase 3's, from clients.ts) runs as before.
+ * @example
+ * const consume = withGroupOption(clientCommands(seams).consume, seams);
+ */
+export function withGroupOption(consume: Command, seams: Seams): Command {
+  return {
+    name: consume.name,
+    usage: `${consume.usage}
+  consume --topic T --group G [--max M] [--from-latest] [--session-timeout-ms N] [--port P] [--host H]
+                       join consumer group G and print its share of the records as
+                       <partition><TAB><offset><TAB><value>, committing as it goes; after
+                       M records (or on SIGINT/SIGTERM) commit and leave the group. A
+                       partition with no committed offset starts at the earliest offset
+                       (--from-latest: at the end). Joins and assignments go to stderr`,
+    options: { ...consume.options, group: { type: 'string' }, 'from-latest': { type: 'boolean' }, 'session-timeout-ms': { type: 'string' } },
+    async run(values) {
+      if (values.group !== undefined) return await consumeAsMember(values, seams);
+      for (const option of ['from-latest', 'session-timeout-ms']) {
+        if (values[option] !== undefined) throw new UsageError(`--${option} needs --group`);
+      }
+      await consume.run(values);
+    },
+  };
+}
+
+/** `consume --group`: a group member; the group decides the partitions and where to start. */
+async function consumeAsMember(values: OptionValues, seams: Seams): Promise<void> {
+  for (const option of ['partition', 'from', 'follow']) {
+    if (values[option] !== undefined) throw new UsageError(`--${option} cannot be used with --group: the group assigns partitions and remembers offsets`);
+  }
+  const groupId = values.group;
+  if (typeof groupId !== 'string' || groupId === '') throw new UsageError('--group must not be empty');
+  const stop = new AbortController();
+  const abort = (): void => stop.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    await consumeWithGroup(
+      {
+        ...clientAddress(values),
+        topic: requireTopic(values, 'consume'),
+        groupId,
+        max: integerOption(values, 'max', 0),
+        fromLatest: values['from-latest'] === true,
+        sessionTimeoutMs: integerOption(values, 'session-timeout-ms', 1),
+        seams,
+        signal: stop.signal,
+      },
+      (line) => writeOut(`${line}\n`),
+      (line) => process.stderr.write(`${line}\n`),
+    );
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
+
+/** The two commands `groupCommands` makes. */
+export interface GroupCommands {
+  readonly groups: Command;
+  readonly describeGroup: Command;
+}
+
+/**
+ * `groups` and `describe-group`, reaching the broker through `seams`.
+ * @example
+ * const { groups, describeGroup } = groupCommands(realSeams());
+ */
+export function groupCommands(seams: Seams): GroupCommands {
+  const groups: Command = {
+    name: 'groups',
+    usage: `  groups [--port P] [--host H]
+                       print one line per consumer group: <group><TAB><state><TAB><members>`,
+    options: { port: { type: 'string' }, host: { type: 'string' } },
+    async run(values) {
+      const conn = await Connection.connect({ ...seams, ...clientAddress(values), clientId: 'cli-groups' });
+      try {
+        const lines: string[] = [];
+        await listGroups(conn, (line) => void lines.push(line));
+        if (lines.length > 0) await writeOut(`${lines.join('\n')}\n`);
+      } finally {
+        await conn.close();
+      }
+    },
+  };
+
+  const describe: Command = {
+    name: 'describe-group',
+    usage: `  describe-group --group G [--port P] [--host H]
+                       print G's state and generation, then per partition its committed
+                       offset, log end offset, lag and owner (kafka-consumer-groups.sh --describe)`,
+    options: { port: { type: 'string' }, host: { type: 'string' }, group: { type: 'string' } },
+    async run(values) {
+      const groupId = values.group;
+      if (typeof groupId !== 'string' || groupId === '') throw new UsageError('describe-group needs --group <group>');
+      const conn = await Connection.connect({ ...seams, ...clientAddress(values), clientId: 'cli-describe-group' });
+      try {
+        const lines: string[] = [];
+        await describeGroup(conn, groupId, (line) => void lines.push(line));
+        await writeOut(`${lines.join('\n')}\n`);
+      } finally {
+        await conn.close();
+      }
+    },
+  };
+
+  return { groups, describeGroup: describe };
 }

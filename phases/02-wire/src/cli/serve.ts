@@ -1,0 +1,97 @@
+/**
+ * `serve`: run a broker until SIGTERM or SIGINT, then shut it down gracefully (stop
+ * accepting, finish in-flight requests, close the log). The broker's limits are
+ * options, each setting the BrokerConfig field it names (server/config.ts); a value
+ * the broker rejects is a usage error. main.ts hands in the seams and the directory
+ * the broker keeps its files in unless `--dir` says otherwise.
+ */
+import { InvalidConfigError } from '../log/errors.ts';
+import { Broker } from '../server/broker.ts';
+import { type BrokerConfig, BROKER_DEFAULTS } from '../server/config.ts';
+import type { Seams } from '../seams/real.ts';
+import { type Command, CommandError, type OptionSpec, UsageError, firstLine, integerOption } from './options.ts';
+
+/** `serve` options for the broker's limits, and the BrokerConfig field each sets. */
+const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
+  'max-connections': 'maxConnections',
+  'max-in-flight': 'maxInFlightPerConnection',
+  'idle-timeout-ms': 'idleTimeoutMs',
+  'frame-bytes-max': 'frameBytesMax',
+  'fetch-wait-ms-max': 'fetchWaitMsMax',
+  'fetch-bytes-max': 'fetchBytesMax',
+  'shutdown-deadline-ms': 'shutdownDeadlineMs',
+};
+
+/** The --help sections on serve's own options, after "Options:". */
+export const SERVE_OPTIONS_USAGE: readonly string[] = [
+  `Broker limits (serve):
+  --max-connections N       connections at most (default ${BROKER_DEFAULTS.maxConnections})
+  --max-in-flight N         unanswered requests per connection (default ${BROKER_DEFAULTS.maxInFlightPerConnection})
+  --idle-timeout-ms N       close idle connections after N ms (default ${BROKER_DEFAULTS.idleTimeoutMs})
+  --frame-bytes-max N       largest request frame (default ${BROKER_DEFAULTS.frameBytesMax})
+  --fetch-wait-ms-max N     longest fetch long poll (default ${BROKER_DEFAULTS.fetchWaitMsMax})
+  --fetch-bytes-max N       most bytes one fetch reads, whatever the client asks (default ${BROKER_DEFAULTS.fetchBytesMax})
+  --shutdown-deadline-ms N  graceful shutdown waits this long for in-flight requests (default ${BROKER_DEFAULTS.shutdownDeadlineMs})`,
+];
+
+/**
+ * The `serve` command: a broker on `seams`, keeping its files in `defaultDir` unless
+ * given `--dir`.
+ * @example
+ * const serve = serveCommand(realSeams(), '/tmp/commitlog');
+ */
+export function serveCommand(seams: Seams, defaultDir: string): Command {
+  const options: OptionSpec = {
+    dir: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'segment-bytes': { type: 'string' },
+  };
+  for (const name of Object.keys(BROKER_LIMIT_OPTIONS)) options[name] = { type: 'string' };
+  return {
+    name: 'serve',
+    usage: `  serve [--dir D] [--port P] [--host H] [limits]
+                       run a broker (the default); prints "listening on H:P" once it
+                       accepts connections; SIGTERM or SIGINT shuts it down gracefully.
+                       Defaults: --dir ${defaultDir}, --port ${BROKER_DEFAULTS.port}, --host ${BROKER_DEFAULTS.host}`,
+    options,
+    async run(values) {
+      const config: Partial<BrokerConfig> = {
+        dir: typeof values.dir === 'string' && values.dir !== '' ? values.dir : defaultDir,
+        port: integerOption(values, 'port', 0) ?? BROKER_DEFAULTS.port,
+        host: typeof values.host === 'string' ? values.host : BROKER_DEFAULTS.host,
+      };
+      for (const [option, key] of Object.entries(BROKER_LIMIT_OPTIONS)) {
+        const n = integerOption(values, option, 0);
+        if (n !== undefined) Object.assign(config, { [key]: n });
+      }
+      const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
+      if (segmentBytesMax !== undefined) config.log = { segmentBytesMax };
+
+      let broker: Broker;
+      try {
+        broker = await Broker.start(config, seams);
+      } catch (e) {
+        if (e instanceof InvalidConfigError) throw new UsageError(firstLine(e));
+        throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
+      }
+      // Handlers first, then "listening": until Node has a handler, a signal gets the OS's
+      // default action and kills us, so a supervisor (or test) that sends SIGINT as soon as
+      // it reads the line would otherwise sometimes see a crash instead of a clean stop.
+      const signalled = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      process.stderr.write(`log in ${config.dir}\n`);
+      process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
+      const signal = await signalled;
+      // A second signal while shutting down means "now": exit without waiting for the deadline.
+      const forceExit = (): never => process.exit(1);
+      process.once('SIGTERM', forceExit);
+      process.once('SIGINT', forceExit);
+      process.stderr.write(`${signal}: shutting down (stop accepting, finish in-flight requests, close the log)\n`);
+      await broker.close();
+      process.stderr.write('broker stopped cleanly\n');
+    },
+  };
+}
