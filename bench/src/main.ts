@@ -2,7 +2,8 @@
  * `npm run bench`: the benchmark harness's entry point. Parses the options, picks the
  * phase (default: the newest phase whose adapter has a broker), runs the scenario,
  * prints the table on stdout (or one JSON object per run with --json), progress on
- * stderr, and writes charts and JSON to bench/results/. Every figure printed is
+ * stderr, and writes charts and JSON to bench/out/ (ignored by git; bench/results/,
+ * the published results, with --publish). Every figure printed is
  * measured in this run; nothing is carried over or scaled.
  *
  * Data flow: main → scenarios / embedded / consume → served (worker threads running

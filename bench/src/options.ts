@@ -4,7 +4,7 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Mode } from './run-object.ts';
-import { resultsDir } from './paths.ts';
+import { localResultsDir, resultsDir } from './paths.ts';
 
 /** Everything a bench invocation can be told. */
 export interface BenchOptions {
@@ -33,6 +33,7 @@ export interface BenchOptions {
   sweepProducers: number[] | null;
   consumeRecords: number;
   json: boolean;
+  /** Where the charts and JSON go: bench/out/ (ignored by git), bench/results/ with --publish, or --out. */
   outDir: string;
   dataDir: string;
   help: boolean;
@@ -69,7 +70,9 @@ Workload:
 
 Output:
   --json                one JSON object per run on stdout instead of the table
-  --out DIR             where SVG/JSON results go (default bench/results)
+  --out DIR             where SVG/JSON results go (default bench/out, ignored by git)
+  --publish             write them to bench/results instead: the tracked results the
+                        writeups quote and the site shows
   --data-dir DIR        where brokers keep their data (default the OS temp dir)
 `;
 
@@ -113,7 +116,7 @@ function parseWith(argv: readonly string[]) {
       rate: { type: 'string' }, 'find-max': { type: 'boolean' }, 'p99-ms-max': { type: 'string' },
       'start-rate': { type: 'string' }, 'step-duration': { type: 'string' }, 'step-samples': { type: 'string' }, steps: { type: 'string' }, 'no-confirm': { type: 'boolean' },
       peer: { type: 'string' }, 'sweep-producers': { type: 'string' }, 'consume-records': { type: 'string' },
-      json: { type: 'boolean' }, out: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, out: { type: 'string' }, publish: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
 }
@@ -151,11 +154,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     sweepProducers: sweep,
     consumeRecords: num('consume-records', v['consume-records'], 1_000_000, positiveInt),
     json: v.json ?? false,
-    outDir: v.out ?? resultsDir,
+    outDir: v.out ?? (v.publish === true ? resultsDir : localResultsDir),
     dataDir: v['data-dir'] ?? tmpdir(),
     help: v.help ?? false,
   };
   if (o.findMax && o.rate !== null) throw new UsageError('--find-max searches the rate itself; drop --rate');
+  if (v.publish === true && v.out !== undefined) throw new UsageError('--publish writes to bench/results; drop --out (or --publish)');
   if (o.mode !== 'served' && (o.findMax || o.rate !== null || o.peerRedis || o.allPhases || o.sweepProducers)) {
     throw new UsageError('--rate, --find-max, --peer, --all-phases and --sweep-producers apply to --mode served');
   }

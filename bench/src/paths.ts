@@ -1,6 +1,7 @@
 /**
  * Where things are on disk, for the harness: the repository root, tsx's loader
- * that runs each phase's TypeScript entry point, and the default results folder.
+ * that runs each phase's TypeScript entry point, and the results folders (the
+ * default, git-ignored one, and the published one that `--publish` writes).
  */
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -16,8 +17,17 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
  */
 export const tsxLoaderUrl = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-/** Default folder for SVG charts and JSON results (commit-worthy). */
+/**
+ * The published results: the SVG charts and JSON runs the writeups quote and the site
+ * shows, tracked in git. A run goes here only with `--publish`.
+ */
 export const resultsDir = join(repoRoot, 'bench', 'results');
+
+/**
+ * Where a run's charts and JSON go by default: ignored by git (.gitignore), so a
+ * learner's first `npm run bench` does not rewrite the tracked results.
+ */
+export const localResultsDir = join(repoRoot, 'bench', 'out');
 
 /**
  * File URL of tsx's ESM register API. Worker threads do not inherit the tsx loader of

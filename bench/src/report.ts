@@ -1,7 +1,8 @@
 /**
  * Turning run objects into what people read: the stdout table (with the machine,
  * workload and command above it, so a pasted table keeps its context), the caption
- * lines of the charts, and the files written to bench/results/.
+ * lines of the charts, and the files written to the results folder (bench/out/, or
+ * bench/results/ with --publish).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -23,7 +23,7 @@ export interface Outcome {
   extraRows: string[][];
   /** Lines printed after the table. */
   lines: string[];
-  /** Files for bench/results/: name → content. */
+  /** Files for the results folder (bench/out/, or bench/results/ with --publish): name → content. */
   files: Array<{ name: string; content: string }>;
 }
 

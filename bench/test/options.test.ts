@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../../shared/src/testing.ts';
 import { commandLine } from '../src/machine.ts';
 import { parseOptions, UsageError } from '../src/options.ts';
 
@@ -26,6 +29,20 @@ describe('options', () => {
     [['--sweep-producers', '1,x']],
   ])('rejects %j', (argv) => {
     expect(() => parseOptions(argv)).toThrow(UsageError);
+  });
+
+  it('writes results to bench/out/, which git ignores, unless told --publish (bench/results/, tracked) or --out', () => {
+    expect(parseOptions([]).outDir).toBe(join(repoRoot, 'bench', 'out'));
+    expect(parseOptions(['--publish']).outDir).toBe(join(repoRoot, 'bench', 'results'));
+    expect(parseOptions(['--out', '/tmp/x']).outDir).toBe('/tmp/x');
+    expect(() => parseOptions(['--publish', '--out', '/tmp/x'])).toThrow(UsageError);
+    // A default run leaves `git status` clean: the folder it writes is ignored; the published one is not.
+    const ignored = (path: string): boolean => spawnSync('git', ['check-ignore', '-q', path], { cwd: repoRoot }).status === 0;
+    const git = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: repoRoot, encoding: 'utf8' });
+    if (git.status === 0) {
+      expect(ignored('bench/out/served-phase04.json')).toBe(true);
+      expect(ignored('bench/results/served-phase04.json')).toBe(false);
+    }
   });
 
   it('rejects unknown options', () => {

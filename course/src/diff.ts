@@ -228,8 +228,10 @@ export function colorize(patch: string): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parseDiffArgs(argv);
   const phases = findPhases(args.phasesDir);
-  const a = resolvePhase(phases, args.from);
+  // The newer phase first: for `npm run diff 9` the message is about phase 9 (not a
+  // phase) rather than phase 8 (planned), and `npm run diff 5` says phase 5 is planned.
   const b = resolvePhase(phases, args.to);
+  const a = resolvePhase(phases, args.from);
   const diffs = diffPhases(args.phasesDir, a, b);
   // `npm run diff 1 2 | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -66,26 +66,68 @@ export function findPhases(phasesDir: string = defaultPhasesDir): PhaseDir[] {
   return phases.sort((a, b) => a.num - b.num || a.name.localeCompare(b.name));
 }
 
+/** A phase the course plans but has not written yet. */
+export interface PlannedPhase {
+  readonly num: number;
+  /** Its folder name once it exists. */
+  readonly name: string;
+  /** What it will add, in a few words. */
+  readonly adds: string;
+}
+
+/**
+ * The phases the course plans beyond those written, as course/introduction.md's map and
+ * the README's layout name them (course/test/planned.test.ts keeps the three in step).
+ * A planned phase whose folder exists is simply a phase: {@link resolvePhase} looks at
+ * the folders first.
+ */
+export const PLANNED_PHASES: readonly PlannedPhase[] = [
+  { num: 5, name: '05-replication', adds: 'followers, ISR, high watermark' },
+  { num: 6, name: '06-election', adds: 'controller, leader epochs, fencing' },
+  { num: 7, name: '07-simulator', adds: 'deterministic simulation with injected faults' },
+  { num: 8, name: '08-group-commit', adds: 'idempotent producers, group commit' },
+];
+
+/** `1-4` for consecutive numbers, else the numbers listed (`1, 3`). */
+function numberRange(nums: readonly number[]): string {
+  if (nums.length === 0) return 'none';
+  const first = nums[0] ?? 0;
+  const last = nums[nums.length - 1] ?? 0;
+  const consecutive = nums.every((n, i) => n === first + i);
+  if (consecutive && nums.length > 1) return `${first}-${last}`;
+  return nums.join(', ');
+}
+
+/**
+ * What exists and what is planned, for messages and usage texts:
+ * `written: 1-4 (01-log, 02-wire, 03-topics, 04-groups); planned: 5-8`.
+ */
+export function describePhases(phases: readonly PhaseDir[], planned: readonly PlannedPhase[] = PLANNED_PHASES): string {
+  const written = phases.length > 0 ? `${numberRange(phases.map((p) => p.num))} (${phases.map((p) => p.name).join(', ')})` : 'none yet';
+  const notYet = planned.filter((p) => !phases.some((w) => w.num === p.num)).map((p) => p.num);
+  return notYet.length > 0 ? `written: ${written}; planned: ${numberRange(notYet)}` : `written: ${written}`;
+}
+
 /**
  * Resolve what a learner typed (`3`, `03`, `03-topics`) to a phase folder.
- * Throws a usage {@link CourseError} (exit code 2) naming the phases that exist.
+ * Throws a usage {@link CourseError} (exit code 2): for a planned phase, that it is
+ * planned and not written yet; for anything else, that there is no such phase; both
+ * name the phases that exist.
  * @example
  * resolvePhase(findPhases(), '1').name; // '01-log'
+ * resolvePhase(findPhases(), '5'); // throws: phase 5 (05-replication: …) is planned, not written yet; …
  */
-export function resolvePhase(phases: readonly PhaseDir[], spec: string): PhaseDir {
+export function resolvePhase(phases: readonly PhaseDir[], spec: string, planned: readonly PlannedPhase[] = PLANNED_PHASES): PhaseDir {
   const trimmed = spec.trim();
-  let found: PhaseDir | undefined;
-  if (/^\d{1,2}$/.test(trimmed)) {
-    const num = Number(trimmed);
-    found = phases.find((p) => p.num === num);
-  } else {
-    found = phases.find((p) => p.name === trimmed);
+  const byNumber = /^\d{1,2}$/.test(trimmed);
+  const matches = (p: { num: number; name: string }): boolean => (byNumber ? p.num === Number(trimmed) : p.name === trimmed);
+  const found = phases.find(matches);
+  if (found !== undefined) return found;
+  const plan = planned.find(matches);
+  if (plan !== undefined) {
+    throw new CourseError(`phase ${plan.num} (${plan.name}: ${plan.adds}) is planned, not written yet; ${describePhases(phases, planned)}`, 2);
   }
-  if (found === undefined) {
-    const existing = phases.length > 0 ? phases.map((p) => p.name).join(', ') : 'none yet';
-    throw new CourseError(`no phase ${JSON.stringify(spec)}; existing phases: ${existing}`, 2);
-  }
-  return found;
+  throw new CourseError(`no phase ${JSON.stringify(spec)}; ${describePhases(phases, planned)}`, 2);
 }
 
 /** True when the module with this `import.meta.url` is the script node was started with. */

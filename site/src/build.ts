@@ -5,6 +5,8 @@
  *   2. write the hand-made pages: home, each phase's writeup, diff, file list and
  *      source pages, the numbers page; ask for the glossary and the architecture
  *      document (`course/glossary.md`, `course/architecture.md`) when they exist;
+ *      markdown quotes source regions (`regions.ts`), and every phase file's region
+ *      markers are checked;
  *   3. publish every repository path those pages link to (`repo-links.ts`), until no
  *      new link appears: linked markdown becomes a page, images are copied, other
  *      files get a source page, directories a listing;
@@ -28,6 +30,7 @@ import { NUMBERS_PAGE, renderNumbersBody } from './numbers.ts';
 import type { PageContext } from './pages.ts';
 import { page, publish, SiteWriter, writeDiff, writeHome, writePhaseFiles, writeWriteup } from './pages.ts';
 import { failOnProblems } from './problems.ts';
+import { RegionIndex } from './regions.ts';
 import { RepoLinks } from './repo-links.ts';
 import type { Phase } from './repo.ts';
 import { loadCourse, phasePages, sitePathFor } from './repo.ts';
@@ -124,7 +127,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
   };
   const glossary = courseDocument('course/glossary.md');
   const architecture = courseDocument('course/architecture.md');
-  const ctx: PageContext = { course, nav: { course, glossary, architecture }, md: createMarkdown(), links, writer: new SiteWriter(out), problems };
+  const regions = new RegionIndex(root, problems);
+  const ctx: PageContext = { course, nav: { course, glossary, architecture }, md: createMarkdown(), links, regions, writer: new SiteWriter(out), problems };
 
   log('writing pages');
   writeHome(ctx);
@@ -145,6 +149,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildResult> {
   for (let batch = links.drain(); batch.length > 0; batch = links.drain()) {
     for (const target of batch) publish(ctx, target);
   }
+  // Markers are checked in every phase file, quoted or not, so a broken one fails now.
+  regions.checkFiles(course.phases.flatMap((p) => p.files.map((f) => `${p.dir}/${f}`)));
   copyAssets(ctx.writer);
 
   for (const phase of built) {

@@ -5,12 +5,17 @@
  * `#anchors` written for GitHub keep working, a `#` self-link beside each heading,
  * and a hook that rewrites every link and image (markdown or raw HTML) from a
  * repository path to a site path. The hook is how `repo-links.ts` turns
- * `../02-wire/README.md#framing` into `../02-wire/index.html#framing`.
+ * `../02-wire/README.md#framing` into `../02-wire/index.html#framing`. A last rule
+ * replaces each `<!-- include: file#region -->` directive and the fenced copy after
+ * it with the region read from the source (`regions.ts`), captioned with a link to
+ * its lines.
  */
 import hljs from 'highlight.js';
 import MarkdownIt from 'markdown-it';
 import type { MarkdownIt as MarkdownItInstance, Token } from 'markdown-it';
 import { escapeHtml } from './layout.ts';
+import type { Region, RegionIndex } from './regions.ts';
+import { copyProblem, fenceLanguage, findIncludes } from './regions.ts';
 
 /** Rewrites one href/src found in markdown; returns the href to publish. */
 export type LinkRewriter = (href: string, kind: 'link' | 'image') => string;
@@ -30,11 +35,21 @@ export interface RenderedMarkdown {
   readonly headings: readonly Heading[];
 }
 
+/** Where a document's include directives are resolved, and where their problems go. */
+export interface IncludeContext {
+  /** Repository path of the markdown file being rendered (directive paths are relative to it). */
+  readonly file: string;
+  readonly regions: RegionIndex;
+  readonly problems: string[];
+}
+
 /** Per-render state threaded through markdown-it's `env`. */
 interface Env {
   rewrite: LinkRewriter;
   slugger: Slugger;
   headings: Heading[];
+  /** Absent: directives are left as the comments they are (and their copies as code). */
+  includes?: IncludeContext;
 }
 
 /**
@@ -129,6 +144,52 @@ function rewriteRawHtml(html: string, rewrite: LinkRewriter): string {
   });
 }
 
+/** Lines as a caption says them: `line 7` or `lines 7–12`. */
+function lineSpan(region: Region): string {
+  return region.startLine === region.endLine ? `line ${region.startLine}` : `lines ${region.startLine}–${region.endLine}`;
+}
+
+/**
+ * The HTML of an included region: the highlighted excerpt under a caption naming the
+ * file (as the directive wrote it) and the lines, linked to the lines on its source page.
+ * @param href the link to the lines, already rewritten for the page
+ */
+export function renderRegion(region: Region, shownPath: string, href: string): string {
+  const code = highlightCode(region.code, fenceLanguage(region.file));
+  const lang = escapeHtml(fenceLanguage(region.file));
+  return (
+    `<figure class="region" data-region="${escapeHtml(`${shownPath}#${region.name}`)}">` +
+    `<figcaption><a href="${escapeHtml(href)}"><code>${escapeHtml(shownPath)}</code> ${lineSpan(region)}</a></figcaption>` +
+    `<pre class="hljs"><code class="language-${lang}">${code}</code></pre></figure>\n`
+  );
+}
+
+/** Replace each directive (and its copy) by its region, recording what is wrong. */
+function expandIncludes(tokens: Token[], env: Env): Token[] {
+  const includes = env.includes;
+  if (includes === undefined) return tokens;
+  const dropped = new Set<number>();
+  for (const site of findIncludes(tokens)) {
+    const where = `${includes.file}:${site.map[0] + 1}`;
+    if (typeof site.directive === 'string') {
+      includes.problems.push(`${where}: ${site.directive}`);
+      continue;
+    }
+    if (!site.topLevel) {
+      includes.problems.push(`${where}: include directives must be at the top level of the document (not in a list or a quote)`);
+      continue;
+    }
+    const region = includes.regions.resolve(includes.file, site.directive);
+    if (region === null) continue;
+    const problem = copyProblem(site, region, where);
+    if (problem !== null) includes.problems.push(problem);
+    const href = env.rewrite(`${site.directive.path}#L${region.startLine}-L${region.endLine}`, 'link');
+    (tokens[site.index] as Token).content = renderRegion(region, site.directive.path, href);
+    if (site.copy !== null) dropped.add(site.copy.index);
+  }
+  return dropped.size === 0 ? tokens : tokens.filter((_, i) => !dropped.has(i));
+}
+
 /**
  * Create the configured markdown-it instance. Create it once and reuse it: rendering
  * state lives in the per-call env, never in the instance.
@@ -174,6 +235,11 @@ export function createMarkdown(): MarkdownItInstance {
     }
   });
 
+  // After the link rewriting: the caption's link is rewritten once, by expandIncludes.
+  md.core.ruler.push('site_includes', (state) => {
+    state.tokens = expandIncludes(state.tokens, state.env as unknown as Env);
+  });
+
   const defaultHeadingClose = md.renderer.rules.heading_close;
   md.renderer.rules.heading_close = (tokens, idx, options, env, self) => {
     const open = tokens[idx - 2];
@@ -190,10 +256,11 @@ export function createMarkdown(): MarkdownItInstance {
 /**
  * Render `source` with every link and image passed through `rewrite`. `slugger`
  * lets a page that renders several documents (home: introduction plus its own
- * sections) keep ids unique across all of them.
+ * sections) keep ids unique across all of them. With `includes`, directives are
+ * replaced by their regions (problems go to `includes.problems`).
  */
-export function renderMarkdown(md: MarkdownItInstance, source: string, rewrite: LinkRewriter, slugger = new Slugger()): RenderedMarkdown {
-  const env: Env = { rewrite, slugger, headings: [] };
+export function renderMarkdown(md: MarkdownItInstance, source: string, rewrite: LinkRewriter, slugger = new Slugger(), includes?: IncludeContext): RenderedMarkdown {
+  const env: Env = { rewrite, slugger, headings: [], ...(includes === undefined ? {} : { includes }) };
   const html = md.render(source, env as unknown as Parameters<MarkdownItInstance['render']>[1]);
   const h1 = env.headings.find((h) => h.level === 1);
   return { html, title: h1?.text ?? null, headings: env.headings };

@@ -206,7 +206,7 @@ export function renderNumbersBody(root: string, hasBenchScript: boolean): { body
   const names = existsSync(dir) ? sortStrings(readdirSync(dir).filter((n) => n.endsWith('.svg') || n.endsWith('.json'))) : [];
   const problems: string[] = [];
   const assets: LinkTarget[] = [];
-  const runCommand = hasBenchScript ? 'npm run bench' : null;
+  const runCommand = hasBenchScript ? 'npm run bench -- --publish' : null;
   const parts = [
     '<h1>Numbers</h1>',
     '<p class="lead">Measured by commands in this repository; every chart and run says which. Absolute figures depend on the machine (stated with each run); ratios against peers measured in the same run carry over.</p>',
@@ -216,7 +216,7 @@ export function renderNumbersBody(root: string, hasBenchScript: boolean): { body
       '<p class="empty">No results yet.</p>',
       runCommand === null
         ? '<p>The benchmark harness (<code>bench/</code>) is not set up yet.</p>'
-        : `<p>To produce them, run the benchmarks; they write charts and runs to <code>${RESULTS_DIR}/</code>, and the next site build shows them here:</p>\n<pre class="hljs"><code>${runCommand}\nnpm run site</code></pre>`,
+        : `<p>To produce them, run the benchmarks with <code>--publish</code> (a plain run writes to the ignored <code>bench/out/</code>); they write charts and runs to <code>${RESULTS_DIR}/</code>, and the next site build shows them here:</p>\n<pre class="hljs"><code>${runCommand}\nnpm run site</code></pre>`,
     );
     return { body: parts.join('\n'), assets, problems };
   }

@@ -14,8 +14,10 @@ import type { MarkdownIt } from 'markdown-it';
 import { renderDiffBody } from './diff-page.ts';
 import type { PagePlace, SiteNav } from './layout.ts';
 import { ASSETS, escapeHtml, phaseTabs, relativeHref, renderPage, SITE_NAME } from './layout.ts';
+import type { IncludeContext } from './markdown.ts';
 import { renderMarkdown, Slugger } from './markdown.ts';
 import { NUMBERS_PAGE } from './numbers.ts';
+import type { RegionIndex } from './regions.ts';
 import type { LinkTarget, RepoLinks } from './repo-links.ts';
 import type { Course, Phase } from './repo.ts';
 import { isSkippedName, phasePages, repoPathKind, sitePathFor, sortStrings } from './repo.ts';
@@ -56,6 +58,8 @@ export interface PageContext {
   readonly nav: SiteNav;
   readonly md: MarkdownIt;
   readonly links: RepoLinks;
+  /** The source regions markdown pages quote (`<!-- include: file#region -->`). */
+  readonly regions: RegionIndex;
   readonly writer: SiteWriter;
   readonly problems: string[];
 }
@@ -63,6 +67,11 @@ export interface PageContext {
 /** Write one page in the shared shell. */
 export function page(ctx: PageContext, path: string, title: string, body: string, place: PagePlace, styles?: string[]): void {
   ctx.writer.write(path, renderPage(ctx.nav, { path, title, body, place, ...(styles ? { styles } : {}) }));
+}
+
+/** How a markdown file's include directives are resolved. */
+function includesFor(ctx: PageContext, repoFile: string): IncludeContext {
+  return { file: repoFile, regions: ctx.regions, problems: ctx.problems };
 }
 
 function phaseLabel(n: number, title: string): string {
@@ -79,7 +88,7 @@ export function writeHome(ctx: PageContext): void {
   const parts: string[] = [];
   const introFile = 'course/introduction.md';
   if (existsSync(join(ctx.course.root, introFile))) {
-    const intro = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, introFile), 'utf8'), ctx.links.rewriterFor(introFile, path), slugger);
+    const intro = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, introFile), 'utf8'), ctx.links.rewriterFor(introFile, path), slugger, includesFor(ctx, introFile));
     if (intro.title === null) parts.push(`<h1>${escapeHtml(SITE_NAME)}</h1>`);
     parts.push(intro.html);
   } else {
@@ -129,7 +138,7 @@ function insertAfterH1(html: string, insert: string): string {
 export function writeWriteup(ctx: PageContext, phase: Phase, index: number): string {
   const pages = phasePages(phase);
   const readme = `${phase.dir}/README.md`;
-  const rendered = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, readme), 'utf8'), ctx.links.rewriterFor(readme, pages.writeup));
+  const rendered = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, readme), 'utf8'), ctx.links.rewriterFor(readme, pages.writeup), new Slugger(), includesFor(ctx, readme));
   let html = rendered.html;
   const heading = rendered.title ?? phaseLabel(phase.number, phase.manifest.title);
   if (rendered.title === null) html = `<h1>${escapeHtml(heading)}</h1>\n${html}`;
@@ -206,7 +215,7 @@ export function writePhaseFiles(ctx: PageContext, phase: Phase, index: number): 
 }
 
 function writeMarkdownPage(ctx: PageContext, repoPath: string, sitePath: string): void {
-  const rendered = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, repoPath), 'utf8'), ctx.links.rewriterFor(repoPath, sitePath));
+  const rendered = renderMarkdown(ctx.md, readFileSync(join(ctx.course.root, repoPath), 'utf8'), ctx.links.rewriterFor(repoPath, sitePath), new Slugger(), includesFor(ctx, repoPath));
   const title = rendered.title ?? repoPath;
   const html = rendered.title === null ? `<h1>${escapeHtml(repoPath)}</h1>\n${rendered.html}` : rendered.html;
   page(ctx, sitePath, title, `<article class="writeup">\n${html}\n</article>`, { kind: 'page' });

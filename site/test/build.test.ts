@@ -2,9 +2,11 @@
  * Whole builds (typedoc included) of the small fixture course: what a good build
  * writes (each phase's API from its own index.ts), that two builds are
  * byte-identical, the architecture page and renamed files when the course has them,
+ * a chapter quoting a source region (rendered with a caption linking to its lines),
  * and that each defect the build must
  * refuse — a missing writeup, a broken link or anchor, a typedoc warning, a benchmark
- * result without its command — fails it with a message naming the culprit.
+ * result without its command, a broken region or directive — fails it with a message
+ * naming the culprit.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -235,6 +237,49 @@ describe('a fixture course with an architecture document and files moved in phas
   });
 });
 
+/** Phase 1's log.ts with its append method marked as the region "append" (lines 6-9 after marking). */
+function markAppend(files: Record<string, string>): void {
+  files['phases/01-alpha/src/log.ts'] = (files['phases/01-alpha/src/log.ts'] ?? '')
+    .replace('  /** Append `value`', '  // #region append\n  /** Append `value`')
+    .replace('    return this.items.length - 1;\n  }\n', '    return this.items.length - 1;\n  }\n  // #endregion append\n');
+}
+
+const APPEND_COPY = ['```ts', '/** Append `value`; returns its offset. See {@link Log.read}. */', 'append(value: number): number {', '  this.items.push(value);', '  return this.items.length - 1;', '}', '```'].join('\n');
+
+describe('a fixture course whose chapter quotes a source region', () => {
+  let fx: TempDir;
+  let out: TempDir;
+  const read = (path: string): string => readFileSync(join(out.path, path), 'utf8');
+
+  beforeAll(async () => {
+    fx = makeFixture((f) => {
+      markAppend(f);
+      f['phases/01-alpha/README.md'] += `\n## Appending\n\nThe whole append path:\n\n<!-- include: src/log.ts#append -->\n${APPEND_COPY}\n\nThat is all.\n`;
+    });
+    out = tempDir('site-out-');
+    await buildSite({ root: fx.path, out: out.path });
+  });
+  afterAll(() => {
+    fx.remove();
+    out.remove();
+  });
+
+  it('renders the region as highlighted code under a caption that links to its first line on the source page', () => {
+    const w1 = read('phases/01-alpha/index.html');
+    expect(w1).toContain(
+      '<figure class="region" data-region="src/log.ts#append"><figcaption><a href="src/log.ts.html#L5"><code>src/log.ts</code> lines 5–9</a></figcaption><pre class="hljs"><code class="language-ts">',
+    );
+    expect(w1).toContain('<span class="hljs-title function_">append</span>(<span class="hljs-attr">value</span>');
+    expect(w1).not.toContain('#region');
+    expect(w1).not.toContain('include:');
+    // The linked line is the region's first line on the source page, which shows the markers.
+    const source = read('phases/01-alpha/src/log.ts.html');
+    expect(source).toMatch(/<span class="line" id="L4">.*#region append/);
+    expect(source).toContain('<span class="line" id="L5"><a class="ln" href="#L5">5</a><span class="lc">  <span class="hljs-comment">/** Append `value`');
+    expect(checkLinks(out.path, { required: ['phases/01-alpha/index.html'] }).problems).toEqual([]);
+  });
+});
+
 describe('the build fails, naming the culprit', () => {
   it('when a phase has no writeup', async () => {
     expect(await problemsOf((f) => delete f['phases/02-beta/README.md'])).toEqual(['phases/02-beta has no README.md (every phase needs its writeup)']);
@@ -259,6 +304,29 @@ describe('the build fails, naming the culprit', () => {
     });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^phases\/02-beta \(typedoc\): warning: Failed to resolve link to "NoSuchThing"/);
+  });
+
+  it('when a chapter quotes a missing file or region, or its copy is stale, and when any phase file has a broken marker', async () => {
+    const problems = await problemsOf((f) => {
+      markAppend(f);
+      f['phases/02-beta/src/wire.ts'] = `// #region frame\n${f['phases/02-beta/src/wire.ts'] ?? ''}`;
+      f['phases/01-alpha/README.md'] += [
+        '',
+        '<!-- include: src/log.ts#append -->',
+        APPEND_COPY.replace('this.items.push(value);', 'this.items.push(value); // edited'),
+        '',
+        '<!-- include: src/log.ts#read -->',
+        '',
+        '<!-- include: src/gone.ts#append -->',
+        '',
+      ].join('\n');
+    });
+    expect(problems).toEqual([
+      'phases/01-alpha/README.md:20: the copy of "src/log.ts#append" differs from phases/01-alpha/src/log.ts (line 3 of the copy is "  this.items.push(value); // edited", the source has "  this.items.push(value);"); run npm run site -- --fix-regions',
+      'phases/01-alpha/README.md:29: include "src/log.ts#read": no region "read" in phases/01-alpha/src/log.ts (it has: append)',
+      'phases/01-alpha/README.md:31: include "src/gone.ts#append": no such file phases/01-alpha/src/gone.ts',
+      'phases/02-beta/src/wire.ts:1: "#region frame" is never closed (add "// #endregion frame")',
+    ]);
   });
 
   it('when a benchmark result does not say which command produced it', async () => {

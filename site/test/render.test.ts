@@ -269,8 +269,9 @@ describe('numbers page', () => {
 
 describe('command line and server', () => {
   it('parses --serve, --port and --out, and rejects the rest', () => {
-    expect(parseArgs([])).toEqual({ serve: false, port: 0, out: null });
-    expect(parseArgs(['--serve', '--port', '8080', '--out', '/tmp/x'])).toEqual({ serve: true, port: 8080, out: '/tmp/x' });
+    expect(parseArgs([])).toEqual({ serve: false, port: 0, out: null, fixRegions: false });
+    expect(parseArgs(['--serve', '--port', '8080', '--out', '/tmp/x'])).toEqual({ serve: true, port: 8080, out: '/tmp/x', fixRegions: false });
+    expect(parseArgs(['--fix-regions'])).toEqual({ serve: false, port: 0, out: null, fixRegions: true });
     expect(() => parseArgs(['--port', '80'])).toThrow('--port only makes sense with --serve');
     expect(() => parseArgs(['--serve', '--port', 'x'])).toThrow('--port must be an integer');
     expect(() => parseArgs(['--bogus'])).toThrow('unknown argument "--bogus"');

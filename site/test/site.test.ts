@@ -3,7 +3,9 @@
  * then link-checked, then read in a real browser — Debian's Chromium driven by
  * playwright-core — by clicking from home to a writeup, its API reference and (once
  * phase 2 exists) a diff, checking each page's heading and that the browser logged no
- * errors. Screenshots of home and a writeup go to `site/dist/` for a human to look at.
+ * errors, and by following a chapter's included source region (code in the chapters,
+ * `regions.ts`) from its caption to the line on the source page. Screenshots of home, a
+ * writeup, an included region and a diff go to `site/dist/` for a human to look at.
  *
  * Without /usr/bin/chromium the browser test reports itself skipped with the command
  * that installs it; `.ci/run` installs it so CI always runs it.
@@ -91,7 +93,7 @@ describe('the course site built from this repository', () => {
       await Promise.all([page.waitForEvent('load'), page.locator(selector).first().click()]);
     };
 
-    it.skipIf(!hasChromium)(`follows links from home to a writeup, a diff and an API page without errors (needs ${CHROMIUM}; install: apt-get install -y chromium)`, async () => {
+    it.skipIf(!hasChromium)(`follows links from home to a writeup, from a quoted source region to its line, to a diff and an API page without errors (needs ${CHROMIUM}; install: apt-get install -y chromium)`, async () => {
       if (server === undefined) throw new Error('server not started');
       const first = result.phases[0];
       if (first === undefined) throw new Error('no phases');
@@ -112,8 +114,36 @@ describe('the course site built from this repository', () => {
       expect(await h1()).not.toBe('');
       expect(page.url()).toBe(server.url + 'index.html');
 
+      // Code in the chapters: the first writeup quotes source regions; the caption of one
+      // links to its first line on the source page, which the browser scrolls to.
+      await clickTo(`.course-map a.title[href="${first.pages.writeup}"]`);
+      const region = page.locator('figure.region').first();
+      expect(await page.locator('figure.region').count()).toBeGreaterThanOrEqual(4);
+      await region.scrollIntoViewIfNeeded();
+      expect(await region.locator('pre.hljs code .hljs-keyword').first().isVisible()).toBe(true);
+      expect((await region.locator('pre code').textContent()) ?? '').not.toContain('#region');
+      const caption = region.locator('figcaption a');
+      expect(await caption.isVisible()).toBe(true);
+      const captionText = ((await caption.textContent()) ?? '').trim();
+      const m = /^(\S+) lines? (\d+)(?:–(\d+))?$/.exec(captionText);
+      if (m === null) throw new Error(`unexpected region caption "${captionText}"`);
+      const [, shownPath, startLine] = m as unknown as [string, string, string];
+      const firstCodeLine = (((await region.locator('pre code').textContent()) ?? '').split('\n')[0] ?? '').trim();
+      await region.screenshot({ path: join(SCREENSHOT_DIR, 'screenshot-region.png') });
+      await Promise.all([page.waitForEvent('load'), caption.click()]);
+      expect(page.url()).toBe(`${server.url}${first.dir}/${shownPath}.html#L${startLine}`);
+      expect(await h1()).toBe(`${first.dir}/${shownPath}`);
+      const target = page.locator(`#L${startLine}`);
+      expect(await target.isVisible()).toBe(true);
+      expect(((await target.locator('.lc').textContent()) ?? '').trim()).toBe(firstCodeLine);
+      // The anchored line is scrolled to the top of the viewport (sub-pixel rounding allowed).
+      const box = await target.boundingBox();
+      expect(box !== null && box.y > -2 && box.y + box.height < 900, `line box ${JSON.stringify(box)}`).toBe(true);
+      expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
+
       const second = result.phases[1];
       if (second !== undefined && second.diffHeading !== null) {
+        await page.goto(server.url);
         await clickTo(`.course-map a[href="${second.pages.diff}"]`);
         expect(await h1()).toBe(second.diffHeading);
         expect(await page.locator('.d2h-file-side-diff').count()).toBeGreaterThan(0);

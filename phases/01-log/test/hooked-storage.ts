@@ -119,6 +119,7 @@ export class HookedStorage implements Storage {
 export function holdNextSync(storage: HookedStorage, deadlineMs = 5_000): Promise<void> {
   return new Promise((held, reject) => {
     const timer = setTimeout(() => reject(new Error(`no fsync within ${deadlineMs} ms`)), deadlineMs);
+    timer.unref?.();
     storage.hooks = {
       ...storage.hooks,
       beforeSync: () => {
@@ -128,6 +129,23 @@ export function holdNextSync(storage: HookedStorage, deadlineMs = 5_000): Promis
       },
     };
   });
+}
+
+/**
+ * Wait for `held` (from {@link holdNextSync}) while `work` (the append that should reach
+ * the fsync) runs; if `work` settles first, it finished without an fsync: reject at
+ * once, instead of waiting for the hold's deadline.
+ * @example
+ * const held = holdNextSync(storage);
+ * await untilHeld(held, log.append(batch));
+ */
+export async function untilHeld(held: Promise<void>, work: Promise<unknown>): Promise<void> {
+  work.catch(() => undefined); // never acknowledged: the fsync hangs, or it failed
+  const finished = work.then(
+    () => Promise.reject(new Error('the append was acknowledged without an fsync')),
+    (e: unknown) => Promise.reject(new Error(`the append failed before its fsync: ${e instanceof Error ? e.message : String(e)}`)),
+  );
+  await Promise.race([held, finished]);
 }
 
 /** Rewrite a file's bytes through the Storage seam (works on both storages). */

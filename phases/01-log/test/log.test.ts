@@ -15,7 +15,7 @@ import { Log, type LogConfig } from '../src/log/log.ts';
 import { MemoryStorage } from '../src/seams/memory-storage.ts';
 import { decodeBatch, encodeBatch, type LogRecord, readBatchHeader, type RecordInput, verifyBatchCrc } from '../src/log/record-batch.ts';
 import { FsStorage, type Storage } from '../src/seams/storage.ts';
-import { HookedStorage, holdNextSync, rewriteFile } from './hooked-storage.ts';
+import { HookedStorage, holdNextSync, rewriteFile, untilHeld } from './hooked-storage.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const values = (records: readonly LogRecord[]): string[] => records.map((r) => r.value?.toString() ?? '<null>');
@@ -497,7 +497,11 @@ describe('Log append queue bound', () => {
     storage.hooks = { beforeSync: () => (held(), gate) };
     // At the bound: three appends are accepted (the first is mid-fsync, two wait).
     const accepted = [0, 1, 2].map((i) => log.append([{ value: Buffer.from(`v${i}`) }]));
-    await firstSyncHeld;
+    // Should an append never fsync (the exercise in the writeup that removes the sync),
+    // there is nothing to hold and the appends are acknowledged at once: fail on that,
+    // rather than wait for the held fsync until the test times out.
+    const first = await Promise.race([firstSyncHeld.then(() => 'fsync held'), Promise.all(accepted).then(() => 'acknowledged without an fsync')]);
+    expect(first).toBe('fsync held');
     // Past the bound: refused before it takes an offset.
     await expect(log.append([{ value: Buffer.from('one too many') }])).rejects.toBeInstanceOf(AppendQueueFullError);
     storage.hooks = {};
@@ -578,8 +582,7 @@ describe('Log durability on a crashing disk', () => {
       const log = await Log.open(storage, '/log', config);
       await appendMany(log, 3);
       const held = holdNextSync(storage);
-      void log.append(lastBatch).catch(() => undefined); // never acknowledged: the fsync hangs
-      await held;
+      await untilHeld(held, log.append(lastBatch)); // never acknowledged: the fsync hangs
       memory.crash({ tornBytes: cut });
       storage.hooks = {};
       const again = await Log.open(storage, '/log', config);
@@ -701,8 +704,7 @@ describe('Log durability on a crashing disk', () => {
             if (op.inFlight !== null) {
               pending = makeValues(op.inFlight);
               const held = holdNextSync(storage);
-              void log.append(pending.map((v) => ({ value: b(v) }))).catch(() => undefined);
-              await held;
+              await untilHeld(held, log.append(pending.map((v) => ({ value: b(v) }))));
             }
             let draw = 0;
             memory.crash({ tornBytes: 'random', random: () => op.tears[draw++ % op.tears.length]! });

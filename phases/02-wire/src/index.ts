@@ -77,6 +77,7 @@ export {
 } from './seams/transport.ts';
 export { ErrorCode, type ErrorCodeNumber, errorName, ProtocolError } from './protocol/errors.ts';
 export { Broker, type BrokerDeps } from './server/broker.ts';
+export type { ConnectionStats, RequestBytesPoolStats } from './server/connection.ts';
 export { BROKER_DEFAULTS, type BrokerConfig, resolveBrokerConfig } from './server/config.ts';
 export { type ClientOptions, Connection, type ConnectionOptions } from './client/connection.ts';
 export type { ApiCodec, ResponseBase } from './protocol/api.ts';

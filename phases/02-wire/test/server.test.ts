@@ -2,8 +2,10 @@
  * The broker over real TCP on 127.0.0.1: every API, every error code it can send, atomic
  * contiguous offsets under concurrent producers, pipelining with in-order responses, long
  * polls (woken by an append; timing out empty, on a ManualClock), and misbehaving clients
- * that must not disturb well-behaved ones.
+ * that must not disturb well-behaved ones, among them issue 12's hostile clients: a client
+ * id that is not UTF-8, and batches that set fields only the broker may set.
  */
+import { crc32c } from '@node-rs/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertySeed, waitFor } from '../../../shared/src/testing.ts';
@@ -366,5 +368,91 @@ describe('misbehaving clients', () => {
     stop = true;
     await steady;
     expect(b.broker.connectionCount).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** A request frame with a raw client id (the real client only sends UTF-8). */
+function frameWithClientId(apiKey: number, apiVersion: number, correlationId: number, clientId: Buffer, body: readonly Buffer[]): Buffer {
+  const head = Buffer.alloc(4 + 2 + 2 + 4 + 2);
+  head.writeInt16BE(apiKey, 4);
+  head.writeInt16BE(apiVersion, 6);
+  head.writeInt32BE(correlationId, 8);
+  head.writeInt16BE(clientId.length, 12);
+  const frame = Buffer.concat([head, clientId, ...body]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+/** `batch` with the LogAppendTime timestamp-type bit (attributes bit 3) set and its CRC fixed. */
+function withLogAppendTime(batch: Buffer): Buffer {
+  const out = Buffer.from(batch);
+  out.writeInt16BE(out.readInt16BE(21) | 0x08, 21);
+  out.writeUInt32BE(crc32c(out.subarray(21)) >>> 0, 17);
+  return out;
+}
+
+describe('hostile clients (issue 12): strings and batch fields', () => {
+  it('a client id that is not UTF-8 (20,000 × 0xFF) gets its own API\'s INVALID_REQUEST, appends nothing, and the connection lives on', async () => {
+    const b = await broker();
+    const c = await raw(b.port);
+    const bystander = await raw(b.port);
+    const notUtf8 = Buffer.alloc(20_000, 0xff); // would decode to 60,000 bytes of U+FFFD
+    c.send(frameWithClientId(Produce.apiKey, Produce.minVersion, 1, notUtf8, Produce.encodeRequest(produceReq([batchOf('x')]))));
+    c.send(frameWithClientId(ApiVersions.apiKey, ApiVersions.minVersion, 2, notUtf8, []));
+    // The three bytes of a real U+FFFD are UTF-8: a client id like any other.
+    c.send(frameWithClientId(ApiVersions.apiKey, ApiVersions.minVersion, 3, Buffer.from('\uFFFD'), []));
+    expect(await c.nextResponse(Produce)).toEqual({
+      correlationId: 1,
+      res: { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'clientId: the 20000 bytes at position 10 are not UTF-8', baseOffset: -1, lastOffset: -1, logStartOffset: -1 },
+    });
+    expect((await c.nextResponse(ApiVersions)).res).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, apis: [] });
+    expect((await c.nextResponse(ApiVersions)).res.errorCode).toBe(ErrorCode.NONE);
+
+    c.sendRequest(Produce, produceReq([batchOf('ok')]), 4);
+    expect((await c.nextResponse(Produce)).res).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0, lastOffset: 0 });
+    bystander.sendRequest(ListOffsets, { timestamp: LATEST_TIMESTAMP }, 1);
+    expect((await bystander.nextResponse(ListOffsets)).res).toMatchObject({ errorCode: ErrorCode.NONE, offset: 1 });
+    expect([c.isClosed, b.logs]).toEqual([false, []]);
+  });
+
+  it('a batch setting a producer id, epoch or sequence, or LogAppendTime, is INVALID_RECORD and none of its request is appended; the leader epoch is stamped -1', async () => {
+    const b = await broker();
+    const c = await raw(b.port);
+    const ts = { baseTimestamp: 1_700_000_000_000 };
+    const value = Buffer.from('v');
+    const refused = [
+      encodeBatch([{ value }], { ...ts, producerId: 7 }),
+      encodeBatch([{ value }], { ...ts, producerEpoch: 0 }),
+      encodeBatch([{ value }], { ...ts, baseSequence: 0 }),
+      withLogAppendTime(batchOf('t')),
+    ];
+    refused.forEach((batch, i) => c.sendRequest(Produce, produceReq([batch]), 1 + i));
+    c.sendRequest(Produce, produceReq([batchOf('first'), refused[0] as Buffer]), 5); // the good first batch is not appended either
+    const damaged = encodeBatch([{ value }], { ...ts, producerId: 7 });
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
+    c.sendRequest(Produce, produceReq([damaged]), 6); // damage is reported as damage, not as a producer id
+    const answers: [number, string | null][] = [];
+    for (let i = 0; i < 6; i++) {
+      const { res } = await c.nextResponse(Produce);
+      answers.push([res.errorCode, res.errorMessage]);
+    }
+    const idempotent = /idempotent producers are not supported \(phase 8\); send -1 for each$/;
+    expect(answers).toEqual([
+      [ErrorCode.INVALID_RECORD, expect.stringMatching(/^producerId 7, producerEpoch -1, baseSequence -1: /)],
+      [ErrorCode.INVALID_RECORD, expect.stringMatching(idempotent)],
+      [ErrorCode.INVALID_RECORD, expect.stringMatching(/baseSequence 0: idempotent/)],
+      [ErrorCode.INVALID_RECORD, expect.stringMatching(/LogAppendTime timestamp type is not supported/)],
+      [ErrorCode.INVALID_RECORD, expect.stringMatching(idempotent)],
+      [ErrorCode.CORRUPT_MESSAGE, expect.stringMatching(/CRC mismatch/)],
+    ]);
+
+    // The partition leader epoch is the broker's: stored as -1 whatever the client sent, CRC still valid.
+    c.sendRequest(Produce, produceReq([encodeBatch([{ value }], { ...ts, partitionLeaderEpoch: 7 })]), 7);
+    expect((await c.nextResponse(Produce)).res).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0, lastOffset: 0 });
+    c.sendRequest(Fetch, { offset: 0, maxBytes: 1 << 20, maxWaitMs: 0 }, 8);
+    const stored = (await c.nextResponse(Fetch)).res.records;
+    expect(stored).toHaveLength(1);
+    expect(decodeBatch(stored[0] as Buffer).header).toMatchObject({ baseOffset: 0, partitionLeaderEpoch: -1, producerId: -1 });
+    expect(b.logs).toEqual([]);
   });
 });

@@ -248,7 +248,7 @@ describe('decoders reject bad bytes with ProtocolError only', () => {
       expect(() => CreateTopics.decodeRequest(new ByteReader(create))).toThrow(/topicCount: (negative array count|count 2147483647 needs)/);
       const metadataRequest = Buffer.concat([claim, Buffer.alloc(8)]);
       // -1 is Metadata's "every topic"; 0x7FFFFFFF names must fit in 8 bytes, and do not.
-      if (count === 0x7fff_ffff) expect(() => Metadata.decodeRequest(new ByteReader(metadataRequest))).toThrow(/topicCount: count 2147483647 does not fit/);
+      if (count === 0x7fff_ffff) expect(() => Metadata.decodeRequest(new ByteReader(metadataRequest))).toThrow(/topicCount: count 2147483647 needs at least 4294967294 bytes, only \d+ remain/);
       const frames = new FrameDecoder(1 << 20, 10);
       frames.push(Buffer.concat([claim, Buffer.alloc(16)]));
       expect(() => frames.next()).toThrow(ProtocolError);
@@ -259,6 +259,38 @@ describe('decoders reject bad bytes with ProtocolError only', () => {
   it('strings claiming more bytes than remain are rejected', () => {
     const r = new ByteReader(Buffer.from([0x7f, 0xff, 0x41]));
     expect(() => r.string('clientId')).toThrow(/clientId: length 32767 at position 0 but only 1 bytes remain/);
+  });
+
+  it('a string must be UTF-8, so whatever decodes re-encodes to the very bytes it came as (at most 32,767)', () => {
+    const str = (bytes: number[]): Buffer => Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), Buffer.from(bytes)]);
+    expect(() => new ByteReader(str([0x61, 0xff])).string('topic')).toThrow(new ProtocolError('topic: the 2 bytes at position 2 are not UTF-8'));
+    for (const bad of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf0, 0x90, 0x80], [0x80]]) expect(() => new ByteReader(str(bad)).string('s')).toThrow(/are not UTF-8/);
+    expect(new ByteReader(str([0xef, 0xbf, 0xbd])).string('s')).toBe('\uFFFD'); // a real U+FFFD is fine
+    const longest = Buffer.concat([Buffer.from([0x7f, 0xff]), Buffer.alloc(0x7fff, 0xff)]);
+    expect(() => new ByteReader(longest).string('groupId')).toThrow(/the 32767 bytes at position 2 are not UTF-8/); // would decode to 98,301 bytes
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 12 }), (bytes) => {
+        let decoded: string;
+        try {
+          decoded = new ByteReader(str([...bytes])).string('s');
+        } catch (err) {
+          expect(err).toBeInstanceOf(ProtocolError);
+          return;
+        }
+        expect(Buffer.from(decoded, 'utf8')).toEqual(Buffer.from(bytes));
+      }),
+      { seed, numRuns: 2000 },
+    );
+  });
+
+  it('a request header whose client id is not UTF-8 still decodes, with the problem named, so the request can be answered', () => {
+    const frame = Buffer.concat([Buffer.from([0, 18, 0, 0, 0, 0, 0, 9, 0, 3, 0x61, 0xff, 0xfe]), Buffer.from([7])]);
+    const r = new ByteReader(frame);
+    expect(decodeRequestHeader(r)).toEqual({ apiKey: 18, apiVersion: 0, correlationId: 9, clientId: null, clientIdProblem: 'clientId: the 3 bytes at position 10 are not UTF-8' });
+    expect(r.i8('body')).toBe(7); // positioned at the body
+    const ok = decodeRequestHeader(new ByteReader(Buffer.from([0, 18, 0, 0, 0, 0, 0, 9, 0, 1, 0x61])));
+    expect(ok).toEqual({ apiKey: 18, apiVersion: 0, correlationId: 9, clientId: 'a' });
+    expect('clientIdProblem' in ok).toBe(false);
   });
 });
 

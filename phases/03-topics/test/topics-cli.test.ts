@@ -58,13 +58,21 @@ describe('phase 3 CLI', () => {
 
   it('serve takes the topic limits as options: a bad one is a usage error, a set one is enforced with a one-line error', async () => {
     const limited = join(tmp.path, 'limited');
-    const [bad, overDefault] = await Promise.all([
-      runCli(MAIN, ['serve', '--dir', join(tmp.path, 'never'), '--port', '0', '--topics-max', '0']),
+    const never = join(tmp.path, 'never');
+    const [bad, overDefault, badTopics, badItems, badResponse] = await Promise.all([
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--topics-max', '0']),
       runCli(MAIN, ['create-topic', '--port', port, '--name', 'wide', '--partitions', '1001']),
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--request-topics-max', '0']),
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--request-items-max', 'many']),
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--response-bytes-max', '9437474']),
     ]);
     expect([bad.code, bad.stderr]).toEqual([2, 'error: topicLimits.topicsMax must be an integer >= 1, got 0\n']);
+    expect([badTopics.code, badTopics.stderr]).toEqual([2, 'error: requestTopicsMax must be an integer >= 1, got 0\n']);
+    expect([badItems.code, badItems.stderr]).toEqual([2, "error: --request-items-max must be an integer >= 0, got 'many'\n"]);
+    // One byte under fetchBytesMax + batchBytesMax + 291 (8,388,608 + 1,048,576 + 291 = 9,437,475).
+    expect([badResponse.code, badResponse.stderr]).toEqual([2, 'error: responseBytesMax (9437474) must be at least fetchBytesMax + log.batchBytesMax + 291 (8388608 + 1048576 + 291)\n']);
     expect([overDefault.code, overDefault.stderr]).toEqual([1, 'error: INVALID_PARTITIONS: partitions must be an integer in [1, 1000], got 1001\n']);
-    const small = spawnCli(MAIN, ['serve', '--dir', limited, '--port', '0', '--topics-max', '1', '--partitions-per-topic-max', '2']);
+    const small = spawnCli(MAIN, ['serve', '--dir', limited, '--port', '0', '--topics-max', '1', '--partitions-per-topic-max', '2', '--request-topics-max', '1', '--request-items-max', '3', '--response-bytes-max', '9437475']);
     try {
       const [, smallPort = ''] = await waitForLine(small.stdout as NodeJS.ReadableStream, /^listening on 127\.0\.0\.1:(\d+)$/);
       const tooWide = await runCli(MAIN, ['create-topic', '--port', smallPort, '--name', 'a', '--partitions', '3']);

@@ -81,6 +81,18 @@ describe('phase 2 CLI', () => {
     expect(badOption.stderr).toMatch(/--max-connections must be an integer/);
   });
 
+  it('refuses a hostile-client bound out of range as a usage error (exit status 2), before it listens', async () => {
+    const serveWith = (...limit: string[]) => runCli(MAIN, ['serve', '--dir', join(tmp.path, 'never'), '--port', '0', ...limit]);
+    const [budget, receive, queued] = await Promise.all([
+      serveWith('--response-bytes-max-per-connection', '0'),
+      serveWith('--request-receive-ms-max', 'soon'),
+      serveWith('--queued-request-bytes-max', '1000'), // below the default frameBytesMax
+    ]);
+    expect([budget.code, budget.stdout, budget.stderr]).toEqual([2, '', 'error: responseBytesMaxPerConnection must be an integer >= 1, got 0\n']);
+    expect([receive.code, receive.stderr]).toEqual([2, "error: --request-receive-ms-max must be an integer >= 0, got 'soon'\n"]);
+    expect([queued.code, queued.stderr]).toEqual([2, 'error: queuedRequestBytesMax (1000) must be at least frameBytesMax (8388608), or a frame that large could never be admitted\n']);
+  });
+
   it('wire-demo runs a broker, shows named frames in hex and shuts down cleanly', async () => {
     const demo = await runCli(MAIN, ['wire-demo']);
     expect(demo.stderr).toBe('');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/seams/clock.ts';
 import { tpKey, type TopicPartition } from '../src/topics/partition.ts';
-import { GroupCoordinator, resolveCoordinatorConfig, type JoinResult } from '../src/groups/coordinator.ts';
+import { GroupCoordinator, memberMetadataBytes, resolveCoordinatorConfig, type JoinResult } from '../src/groups/coordinator.ts';
 import { InvalidConfigError } from '../src/log/errors.ts';
 import { ErrorCode } from '../src/protocol/errors.ts';
 import { OffsetsStore } from '../src/groups/offsets-store.ts';
@@ -163,6 +163,10 @@ describe('group coordinator', () => {
     opened.push({ coordinator, store });
     const req = { memberId: '', clientId: 'c', topics: ['t'], owned: [], sessionTimeoutMs: 100, rebalanceTimeoutMs: 2000 };
     expect((await coordinator.join('g1', { ...req, sessionTimeoutMs: 99 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
+    // The answer says what the range is, not only that the value is outside it.
+    expect((await coordinator.join('g1', { ...req, sessionTimeoutMs: 99 })).message).toBe(
+      'session timeout 99 ms must be in [100, 1000] and rebalance timeout 2000 ms in [1, 2000] (serve sets the session range: --group-min-session-timeout-ms, --group-max-session-timeout-ms)',
+    );
     expect((await coordinator.join('g1', { ...req, sessionTimeoutMs: 1001 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
     expect((await coordinator.join('g1', { ...req, rebalanceTimeoutMs: 2001 })).error).toBe(ErrorCode.INVALID_SESSION_TIMEOUT);
     expect((await coordinator.join('abcdef', req)).error).toBe(ErrorCode.INVALID_GROUP_ID);
@@ -183,5 +187,62 @@ describe('group coordinator', () => {
     }
     await expect(Broker.start({ dir: '/data', port: 0, groups: { membersMax: 0 } }, { ...realSeams(), storage: new MemoryStorage() })).rejects.toThrow(/groups\.membersMax/);
     await expect(Broker.start({ dir: '/data', port: 0, offsets: { compactBatchRecordsMax: 0 } }, { ...realSeams(), storage: new MemoryStorage() })).rejects.toThrow(/offsets\.compactBatchRecordsMax/);
+  });
+
+  it('bounds what members hold in bytes: memberMetadataBytesMax per member, memberMetadataBytesTotalMax for all groups, at and past each; leaving, expiring and rejoining give bytes back', async () => {
+    const clock = new ManualClock();
+    const store = await OffsetsStore.open(new MemoryStorage(), DIR);
+    const config = { memberMetadataBytesMax: 20, memberMetadataBytesTotalMax: 40 };
+    const coordinator = new GroupCoordinator({ clock, random: seededRandom(5), store, partitionsOf: () => 1, config });
+    opened.push({ coordinator, store });
+    // One member per group, so every join completes at once. A client id of n bytes and
+    // the subscription ['t'] (4 + 2 + 1 bytes) make n + 7.
+    const member = (clientId: string, memberId = '') => ({ memberId, clientId, topics: ['t'], owned: [], sessionTimeoutMs: SESSION_MS, rebalanceTimeoutMs: REBALANCE_MS });
+    expect(memberMetadataBytes(member('c'.repeat(13)))).toBe(20);
+    const a = await coordinator.join('ga', member('a'.repeat(13))); // at the per-member bound
+    expect(a.error).toBe(ErrorCode.NONE);
+    expect(await coordinator.join('gx', member('x'.repeat(14)))).toMatchObject({
+      error: ErrorCode.INVALID_REQUEST,
+      message: 'member metadata (client id and subscription) of 21 bytes is more than memberMetadataBytesMax (20)',
+    });
+    const b = await coordinator.join('gb', member('b'.repeat(13))); // 40: at the total
+    expect([b.error, coordinator.memberMetadataBytes]).toEqual([ErrorCode.NONE, 40]);
+    expect(await coordinator.join('gc', member(''))).toMatchObject({
+      error: ErrorCode.POLICY_VIOLATION,
+      message: 'the groups hold 40 bytes of member metadata; 7 more would pass memberMetadataBytesTotalMax (40)',
+    });
+    // A rejoin replaces the member's bytes: smaller is fine even at the total, larger past it is not.
+    expect((await coordinator.join('ga', member('a', a.memberId))).error).toBe(ErrorCode.NONE);
+    expect(coordinator.memberMetadataBytes).toBe(28);
+    expect((await coordinator.join('ga', member('a'.repeat(13), a.memberId))).error).toBe(ErrorCode.NONE);
+    expect(coordinator.memberMetadataBytes).toBe(40);
+    // Leaving gives the bytes back; so does a session that expires.
+    expect(await coordinator.leave('gb', b.memberId)).toBe(ErrorCode.NONE);
+    expect(coordinator.memberMetadataBytes).toBe(20);
+    const c = await coordinator.join('gc', member('c'.repeat(13)));
+    expect([c.error, coordinator.memberMetadataBytes]).toEqual([ErrorCode.NONE, 40]);
+    clock.advance(SESSION_MS);
+    expect(coordinator.describeGroup('ga')?.members).toEqual([]);
+    expect(coordinator.memberMetadataBytes).toBe(0);
+  });
+
+  it('cuts a member id from the client id on a character boundary, so an emoji at the cut still gives an id that round-trips', async () => {
+    const { coordinator } = await setup();
+    const clientId = `${'a'.repeat(63)}😀tail`; // the emoji's two UTF-16 halves are characters 64 and 65
+    const joined = await coordinator.join('g', { memberId: '', clientId, topics: ['t'], owned: [], sessionTimeoutMs: SESSION_MS, rebalanceTimeoutMs: REBALANCE_MS });
+    expect(joined.memberId).toMatch(/^a{63}-[0-9a-f]{12}$/);
+    expect(Buffer.from(joined.memberId, 'utf8').toString('utf8')).toBe(joined.memberId);
+    expect((await coordinator.sync('g', joined.memberId, joined.generation)).error).toBe(ErrorCode.NONE);
+    const astral = await coordinator.join('h', { memberId: '', clientId: '😀'.repeat(40), topics: ['t'], owned: [], sessionTimeoutMs: SESSION_MS, rebalanceTimeoutMs: REBALANCE_MS });
+    expect(astral.memberId).toMatch(new RegExp(`^(😀){32}-[0-9a-f]{12}$`, 'u'));
+  });
+
+  it('refuses a nonsense member metadata bound at start: below 1, or a total below the per-member bound', async () => {
+    expect(resolveCoordinatorConfig({ memberMetadataBytesMax: 10, memberMetadataBytesTotalMax: 10 }).memberMetadataBytesTotalMax).toBe(10);
+    expect(() => resolveCoordinatorConfig({ memberMetadataBytesMax: 0 })).toThrow(new InvalidConfigError('groups.memberMetadataBytesMax must be an integer >= 1, got 0'));
+    expect(() => resolveCoordinatorConfig({ memberMetadataBytesMax: 10, memberMetadataBytesTotalMax: 9 })).toThrow(new InvalidConfigError('groups.memberMetadataBytesTotalMax must be an integer >= 10, got 9'));
+    await expect(Broker.start({ dir: '/data', port: 0, groups: { memberMetadataBytesTotalMax: 1 } }, { ...realSeams(), storage: new MemoryStorage() })).rejects.toThrow(
+      /groups\.memberMetadataBytesTotalMax must be an integer >= 262144, got 1/,
+    );
   });
 });

@@ -23,6 +23,8 @@ import { ErrorCode } from '../src/protocol/errors.ts';
 import { seededRandom } from '../src/seams/random.ts';
 import { GroupHandlers } from '../src/server/group-handlers.ts';
 import { RequestHandler } from '../src/server/handlers.ts';
+import { encodeRequestFrame } from '../src/protocol/header.ts';
+import { TOPIC, type RawClient, testResources } from './wire-helpers.ts';
 
 const str = fc.string({ maxLength: 20 });
 const i32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
@@ -113,6 +115,9 @@ describe('consumer group protocol codecs', () => {
       },
       autoCreateTopics: false,
       defaultPartitions: 1,
+      requestTopicsMax: 1000,
+      requestItemsMax: 10_000,
+      responseBytesMax: 16 << 20,
       groups: new GroupHandlers(coordinator, partitions, { nodeId: 0, host: 'h', port: 1 }),
     });
     // Real requests, cut or extended at random, and plain noise.
@@ -142,5 +147,116 @@ describe('consumer group protocol codecs', () => {
       await store.close();
       await partitions.close();
     }
+  });
+});
+
+const t = testResources();
+
+/** Send one request and wait for its answer on a raw connection. */
+let nextCorrelationId = 1;
+async function call<Req, Res extends ResponseBase>(c: RawClient, api: ApiCodec<Req, Res>, req: Req): Promise<Res> {
+  c.sendRequest(api, req, nextCorrelationId++);
+  return (await c.nextResponse(api)).res;
+}
+
+/** Send a frame built by hand and decode its answer as `api`'s. */
+async function callRaw<Req, Res extends ResponseBase>(c: RawClient, api: ApiCodec<Req, Res>, frame: Buffer): Promise<Res> {
+  c.send(frame);
+  return (await c.nextResponse(api)).res;
+}
+
+/** A request frame whose client id is `clientId`, raw bytes (the real client only sends UTF-8). */
+function frameWithClientId<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, clientId: Buffer): Buffer {
+  const head = Buffer.alloc(4 + 2 + 2 + 4 + 2);
+  head.writeInt16BE(api.apiKey, 4);
+  head.writeInt16BE(api.minVersion, 6);
+  head.writeInt32BE(nextCorrelationId++, 8);
+  head.writeInt16BE(clientId.length, 12);
+  const frame = Buffer.concat([head, clientId, ...api.encodeRequest(req)]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+/** A request frame for `api` in which the first run of `marker` is 0xFF bytes: a string that is not UTF-8. */
+function frameNotUtf8<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, marker: string): Buffer {
+  const frame = Buffer.concat(encodeRequestFrame({ apiKey: api.apiKey, apiVersion: api.minVersion, correlationId: nextCorrelationId++, clientId: 'raw' }, api.encodeRequest(req)));
+  const at = frame.indexOf(marker);
+  frame.fill(0xff, at, at + marker.length);
+  return frame;
+}
+
+const joinReq = (groupId: string, topics: string[] = [TOPIC], memberId = '') => ({ groupId, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, topics, owned: [] });
+
+describe('hostile clients (issue 12)', () => {
+  it('ids of 32,767 bytes get INVALID_GROUP_ID or UNKNOWN_MEMBER_ID from JoinGroup, Heartbeat, SyncGroup, LeaveGroup and DescribeGroups, with a short message; the connection lives on', async () => {
+    const b = await t.broker();
+    const c = await t.raw(b.port);
+    const member = await call(c, JoinGroup, joinReq('real'));
+    expect(member.errorCode).toBe(ErrorCode.NONE);
+    const long = 'g'.repeat(0x7fff);
+    const shown = `"${'g'.repeat(64)}"… (32767 bytes)`;
+    const badGroup = { errorCode: ErrorCode.INVALID_GROUP_ID };
+    expect(await call(c, JoinGroup, joinReq(long))).toMatchObject({ ...badGroup, errorMessage: `group ${shown}` });
+    expect(await call(c, Heartbeat, { groupId: long, generation: 1, memberId: 'm' })).toEqual({ ...badGroup, errorMessage: `group ${shown}, member m, generation 1` });
+    expect(await call(c, SyncGroup, { groupId: long, generation: 1, memberId: 'm' })).toMatchObject({ ...badGroup, errorMessage: `group ${shown}, member m, generation 1` });
+    expect(await call(c, LeaveGroup, { groupId: long, memberId: 'm' })).toEqual({ ...badGroup, errorMessage: `group ${shown}, member m` });
+    expect(await call(c, DescribeGroups, { groupId: long })).toMatchObject({ ...badGroup, errorMessage: `group ${shown}`, members: [] });
+
+    const unknown = { errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+    const gen = member.generation;
+    expect(await call(c, Heartbeat, { groupId: 'real', generation: gen, memberId: long })).toEqual({ ...unknown, errorMessage: `group real, member ${shown}, generation ${gen}` });
+    expect(await call(c, SyncGroup, { groupId: 'real', generation: gen, memberId: long })).toMatchObject(unknown);
+    expect(await call(c, LeaveGroup, { groupId: 'real', memberId: long })).toMatchObject(unknown);
+    expect(await call(c, JoinGroup, joinReq('real', [TOPIC], long))).toMatchObject({ ...unknown, errorMessage: 'group real' });
+    // The real member was never disturbed.
+    expect(await call(c, Heartbeat, { groupId: 'real', generation: gen, memberId: member.memberId })).toMatchObject({ errorCode: ErrorCode.NONE });
+    expect((await call(c, DescribeGroups, { groupId: 'real' })).members.map((m) => m.memberId)).toEqual([member.memberId]);
+    expect([c.isClosed, b.logs]).toEqual([false, []]);
+  });
+
+  it('ids and client ids that are not UTF-8 get INVALID_REQUEST, so such a member never exists; a 32,767-byte client id is kept and described', async () => {
+    const b = await t.broker();
+    const c = await t.raw(b.port);
+    const marker = 'q'.repeat(20_000); // 20,000 × 0xFF: 60,000 bytes as U+FFFD
+    const notUtf8 = /^(groupId|memberId): the 20000 bytes at position \d+ are not UTF-8$/;
+    expect(await callRaw(c, JoinGroup, frameNotUtf8(JoinGroup, joinReq(marker), marker))).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: expect.stringMatching(notUtf8) });
+    expect(await callRaw(c, Heartbeat, frameNotUtf8(Heartbeat, { groupId: 'victim', generation: 1, memberId: marker }, marker))).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: expect.stringMatching(notUtf8) });
+    expect(await callRaw(c, DescribeGroups, frameNotUtf8(DescribeGroups, { groupId: marker }, marker))).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST });
+    const joined = await callRaw(c, JoinGroup, frameWithClientId(JoinGroup, joinReq('victim'), Buffer.alloc(20_000, 0xff)));
+    expect(joined).toEqual({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'clientId: the 20000 bytes at position 10 are not UTF-8', generation: -1, memberId: '', leaderId: '', members: [] });
+    expect((await call(c, DescribeGroups, { groupId: 'victim' })).errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND); // no member, no group
+
+    // The longest client id that is UTF-8 is a client id like any other, and DescribeGroups can send it back.
+    const longClient = 'k'.repeat(0x7fff);
+    const kept = await callRaw(c, JoinGroup, frameWithClientId(JoinGroup, joinReq('victim'), Buffer.from(longClient)));
+    expect(kept.errorCode).toBe(ErrorCode.NONE);
+    expect(kept.memberId).toMatch(/^k{64}-[0-9a-f]{12}$/);
+    expect((await call(c, DescribeGroups, { groupId: 'victim' })).members).toEqual([{ memberId: kept.memberId, clientId: longClient, assignment: [{ topic: TOPIC, partition: 0 }] }]);
+    expect([c.isClosed, b.logs]).toEqual([false, []]);
+  });
+
+  it('a subscription names at most requestTopicsMax topics, a member holds at most memberMetadataBytesMax bytes and all members memberMetadataBytesTotalMax; members already in are served, and bytes given back let others in', async () => {
+    const b = await t.broker({ requestTopicsMax: 3, groups: { memberMetadataBytesMax: 60, memberMetadataBytesTotalMax: 100 } });
+    const c = await t.raw(b.port);
+    // The raw client's id is 'raw' (3 bytes); a subscription of one topic of n characters adds 4 + 2 + n.
+    expect(await call(c, JoinGroup, joinReq('g0', ['t1', 't2', 't3', 't4']))).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'JoinGroup names 4 topics, more than requestTopicsMax (3)' });
+    expect(await call(c, JoinGroup, joinReq('g0', ['x'.repeat(52)]))).toMatchObject({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'group g0: member metadata (client id and subscription) of 61 bytes is more than memberMetadataBytesMax (60)',
+    });
+    const first = await call(c, JoinGroup, joinReq('g1', ['a'.repeat(51)])); // 60 bytes: at the per-member bound
+    expect(first.errorCode).toBe(ErrorCode.NONE);
+    const second = await call(c, JoinGroup, joinReq('g2', ['b'.repeat(31)])); // 40 more: 100, at the total
+    expect(second.errorCode).toBe(ErrorCode.NONE);
+    expect(await call(c, JoinGroup, joinReq('g3', ['c']))).toMatchObject({
+      errorCode: ErrorCode.POLICY_VIOLATION,
+      errorMessage: 'group g3: the groups hold 100 bytes of member metadata; 10 more would pass memberMetadataBytesTotalMax (100)',
+    });
+    // The members already in are served as before.
+    expect((await call(c, Heartbeat, { groupId: 'g1', generation: first.generation, memberId: first.memberId })).errorCode).toBe(ErrorCode.NONE);
+    expect((await call(c, SyncGroup, { groupId: 'g2', generation: second.generation, memberId: second.memberId })).errorCode).toBe(ErrorCode.NONE);
+    expect((await call(c, LeaveGroup, { groupId: 'g1', memberId: first.memberId })).errorCode).toBe(ErrorCode.NONE);
+    expect((await call(c, JoinGroup, joinReq('g3', ['c']))).errorCode).toBe(ErrorCode.NONE);
+    expect([c.isClosed, b.logs]).toEqual([false, []]);
   });
 });

@@ -83,6 +83,8 @@ describe('consume --group, as processes over TCP', () => {
     await produce(0, 300);
     await waitFor(allProcessed, 20_000, 50);
 
+    // Each member's first stderr line is its own pid, the one the chapter's `kill -9` needs.
+    for (const c of consumers) expect(c.err[0]).toBe(`pid ${c.child.pid}`);
     // Kill one consumer the hard way: no LeaveGroup, no last commit.
     const victim = consumers[2]!;
     const orphaned = assignment(victim);
@@ -174,9 +176,16 @@ describe('serve group limits', () => {
   it('refuses a nonsense group bound at start, and enforces a lowered one over the wire (at and past it)', async () => {
     const dir = tempDir('groups-limits-');
     cleanups.push(() => dir.remove());
-    const refused = await runCli(MAIN, ['serve', '--dir', join(dir.path, 'data'), '--port', '0', '--group-max-size', '0']);
+    const never = join(dir.path, 'data');
+    const [refused, perMember, total] = await Promise.all([
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--group-max-size', '0']),
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--member-metadata-bytes-max', '0']),
+      runCli(MAIN, ['serve', '--dir', never, '--port', '0', '--member-metadata-bytes-max', '100', '--member-metadata-bytes-total-max', '99']),
+    ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe('error: groups.membersMax must be an integer >= 1, got 0\n');
+    expect([perMember.code, perMember.stderr]).toEqual([2, 'error: groups.memberMetadataBytesMax must be an integer >= 1, got 0\n']);
+    expect([total.code, total.stderr]).toEqual([2, 'error: groups.memberMetadataBytesTotalMax must be an integer >= 100, got 99\n']);
 
     const port = await freePort();
     await startBroker(dir, port, ['--group-min-session-timeout-ms', '1000', '--group-max-session-timeout-ms', '6000']);
@@ -189,6 +198,6 @@ describe('serve group limits', () => {
     // One past it: refused with Kafka's error, one line, exit 1.
     const past = await runCli(MAIN, ['consume', '--port', String(port), '--topic', 'one', '--group', 'past', '--session-timeout-ms', '6001', '--max', '1'], { timeoutMs: 30_000 });
     expect(past.code).toBe(1);
-    expect(past.stderr).toMatch(/^error: INVALID_SESSION_TIMEOUT[^\n]*\n$/);
+    expect(past.stderr).toMatch(/^error: INVALID_SESSION_TIMEOUT: group past: session timeout 6001 ms must be in \[1000, 6000\] and rebalance timeout \d+ ms in \[1, \d+\] [^\n]*\n$/);
   });
 });

@@ -3,7 +3,8 @@
  * scheduler the test runs by hand (so "nothing happens inside send" is visible): addresses
  * (deterministic ports, EADDRINUSE, ECONNREFUSED, Listener.close), per-direction FIFO
  * (also under a scheduler that runs tasks in reverse), the frame limits as ProtocolErrors,
- * backpressure (send's result, sendBlocked, drained, pause and resume), half-close in both
+ * backpressure (send's result, sendBlocked, unsentBytes, the listener's unsentBytesMax,
+ * drained, pause and resume), frame progress (partialFrame), half-close in both
  * directions, abort, write after end and resetAll. Then the real broker over it: a client
  * that pipelines 300 requests past maxInFlightPerConnection, over a link bound smaller
  * than one answer, then half-closes, gets all 300 answers in order and a clean close.
@@ -55,6 +56,8 @@ class Tasks {
 /** Every event an end delivered, in order: `frame:<utf-8>`, `ended`, `drained`, `closed`. */
 class Recorder {
   readonly events: string[] = [];
+  /** Every `partialFrame` a server end reported, as `<receivedBytes>/<frameBytes>` (kept apart from `events`). */
+  readonly partials: string[] = [];
   /** What `closed` came with; undefined while open. */
   error: Error | null | undefined = undefined;
   /** Called with each frame, after it is recorded. */
@@ -65,6 +68,7 @@ class Recorder {
   };
   readonly server: ServerLinkHandlers = {
     frame: (f) => this.#frame(f),
+    partialFrame: (received, size) => this.partials.push(`${received}/${size ?? '?'}`),
     ended: () => this.events.push('ended'),
     drained: () => this.events.push('drained'),
     closed: (e) => this.#closed(e),
@@ -127,6 +131,9 @@ function countPauses(link: ServerLink, onPause: () => void): ServerLink {
     peer: link.peer,
     get sendBlocked() {
       return link.sendBlocked;
+    },
+    get unsentBytes() {
+      return link.unsentBytes;
     },
     send: (chunks) => link.send(chunks),
     pause: () => {
@@ -310,7 +317,49 @@ describe('frame limits, as FrameDecoder enforces them over TCP', () => {
   });
 });
 
+describe('frame progress', () => {
+  it('partialFrame follows each delivery that leaves a frame incomplete, with its size once four bytes are here; never for whole frames, never while paused', async () => {
+    const tasks = new Tasks();
+    const net = new MemoryTransport({ schedule: tasks.schedule });
+    const p = await pair(net, tasks);
+    p.client.send(frame('whole'));
+    await tasks.run();
+    expect([p.serverEvents.frames, p.serverEvents.partials]).toEqual([['whole'], []]);
+    const [size, body] = frame('abcdefgh') as [Buffer, Buffer];
+    p.client.send([size.subarray(0, 2)]); // half the size field: size not known yet
+    await tasks.run();
+    p.client.send([size.subarray(2), body.subarray(0, 3)]);
+    await tasks.run();
+    expect(p.serverEvents.partials).toEqual(['2/?', '7/8']);
+    p.server.pause();
+    p.client.send([body.subarray(3, 5)]);
+    await tasks.run();
+    expect(p.serverEvents.partials).toEqual(['2/?', '7/8']); // paused: nothing taken, nothing reported
+    p.server.resume();
+    await tasks.run();
+    expect(p.serverEvents.partials).toEqual(['2/?', '7/8', '9/8']);
+    // The rest, and a whole frame and the start of another in the same send.
+    p.client.send([body.subarray(5), ...frame('next'), Buffer.from([0, 0])]);
+    await tasks.run();
+    expect(p.serverEvents.frames).toEqual(['whole', 'abcdefgh', 'next']);
+    expect(p.serverEvents.partials).toEqual(['2/?', '7/8', '9/8', '2/?']);
+  });
+});
+
 describe('backpressure', () => {
+  it("unsentBytes is what the server end's pipe holds; a listener's unsentBytesMax below linkBytesMax blocks send there", async () => {
+    const tasks = new Tasks();
+    const net = new MemoryTransport({ schedule: tasks.schedule, linkBytesMax: 100 });
+    const p = await pair(net, tasks, { unsentBytesMax: 10 });
+    expect(p.server.send(frame('123456'))).toBe(true); // 10 unsent: at the bound
+    expect([p.server.unsentBytes, p.server.sendBlocked]).toEqual([10, false]);
+    expect(p.server.send(frame('7890'))).toBe(false); // 18 > 10
+    expect([p.server.unsentBytes, p.server.sendBlocked]).toEqual([18, true]);
+    p.client.send(frame('x'.repeat(40))); // the other direction keeps linkBytesMax
+    await tasks.run();
+    expect([p.server.unsentBytes, p.server.sendBlocked, p.serverEvents.events]).toEqual([0, false, [`frame:${'x'.repeat(40)}`, 'drained']]);
+  });
+
   it('send returns false past linkBytesMax and until the pipe is empty; sendBlocked says so; drained follows once', async () => {
     expect(LINK_BYTES_MAX_DEFAULT).toBe(1024 * 1024);
     const tasks = new Tasks();

@@ -4,7 +4,10 @@
  * topic and partition (unknown ones get UNKNOWN_TOPIC_OR_PARTITION, internal topics are not
  * writable by clients), Metadata listing topics with this broker as leader, auto-creation
  * (off by default), partition isolation, a multi-partition long poll, per-topic segment
- * size and retention, and the registry surviving a restart.
+ * size and retention, the registry surviving a restart, and issue 12's hostile clients:
+ * a Metadata naming one wide topic 100,000 times, requests naming more topics or
+ * partitions than allowed, answers past `responseBytesMax`, and names of 32,767 bytes or
+ * of bytes that are not UTF-8.
  */
 import { join } from 'node:path';
 import { readdirSync } from 'node:fs';
@@ -18,6 +21,8 @@ import { Fetch, type FetchRequest } from '../src/protocol/fetch.ts';
 import { LATEST_TIMESTAMP, ListOffsets } from '../src/protocol/list-offsets.ts';
 import { Metadata } from '../src/protocol/metadata.ts';
 import { Produce } from '../src/protocol/produce.ts';
+import { encodeRequestFrame } from '../src/protocol/header.ts';
+import { ByteReader } from '../src/protocol/bytes.ts';
 import { splitBatches } from '../src/protocol/records.ts';
 import { decodeBatch, encodeBatch } from '../src/log/record-batch.ts';
 import { Broker } from '../src/server/broker.ts';
@@ -222,11 +227,9 @@ describe('Produce, Fetch and ListOffsets name a topic and a partition', () => {
     expect(b.broker.topics().find((x) => x.name === 'auto')?.partitions).toBe(4);
     const quiet = await call(c, Metadata, { topics: ['asked'], allowAutoTopicCreation: false });
     expect(quiet.topics[0]?.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    // A topic named twice is created once and answered once (names are deduplicated, issue 12).
     const md = await call(c, Metadata, { topics: ['asked', 'asked'], allowAutoTopicCreation: true });
-    expect(md.topics.map((x) => [x.topic, x.errorCode, x.partitions.length])).toEqual([
-      ['asked', 0, 4],
-      ['asked', 0, 4],
-    ]);
+    expect(md.topics.map((x) => [x.topic, x.errorCode, x.partitions.length])).toEqual([['asked', 0, 4]]);
     expect((await call(c, Produce, produce('auto', 4, 'x'))).errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 });
@@ -317,5 +320,178 @@ describe('per-topic settings and persistence', () => {
     const d = await t.raw(second.port);
     const fetched = await call(d, Fetch, fetchOf('kept', [[1, 0]]));
     expect(valuesOf(fetched.topics[0]?.partitions[0]?.records ?? [])).toEqual(['durable']);
+  });
+});
+
+/** A request frame for `api` in which every byte of the first run of `marker` is 0xFF: a string that is not UTF-8. */
+function frameWithBytesNotUtf8<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, marker: string, correlationId: number): Buffer {
+  const frame = Buffer.concat(encodeRequestFrame({ apiKey: api.apiKey, apiVersion: api.minVersion, correlationId, clientId: 'raw' }, api.encodeRequest(req)));
+  const at = frame.indexOf(marker);
+  if (at < 0) throw new Error('marker not in frame');
+  frame.fill(0xff, at, at + marker.length);
+  return frame;
+}
+
+describe('hostile clients (issue 12)', () => {
+  it('a Metadata naming one wide topic 100,000 times is refused past requestTopicsMax and answered once at it, while another client is served', async () => {
+    const b = await t.broker({ requestTopicsMax: 10, topicLimits: { partitionsPerTopicMax: 50, partitionsTotalMax: 51 } });
+    await b.broker.createTopic({ name: 'wide', partitions: 50 });
+    const attacker = await t.raw(b.port);
+    const bystander = await t.raw(b.port);
+    const named = (n: number) => ({ topics: Array.from({ length: n }, () => 'wide'), allowAutoTopicCreation: false });
+    attacker.sendRequest(Metadata, named(100_000), 1); // a 600 KB request
+    bystander.sendRequest(Produce, produce(TOPIC, 0, 'served'), 1);
+    attacker.sendRequest(Metadata, named(11), 2); // one past the bound
+    attacker.sendRequest(Metadata, named(10), 3); // at it
+    attacker.sendRequest(Metadata, named(1), 4);
+    expect((await bystander.nextResponse(Produce)).res).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 });
+    // 100,000 names are refused by the decoder as soon as it reads the count (requestItemsMax, 10,000 by default);
+    // 11 are decoded, then refused before any is looked up.
+    const refusal = (errorMessage: string) => ({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage, brokers: [], topics: [] });
+    expect(await attacker.nextResponse(Metadata)).toEqual({ correlationId: 1, res: refusal('topicCount: 100000 more array elements would pass the 10000 one request may carry (requestItemsMax)') });
+    expect(await attacker.nextResponse(Metadata)).toEqual({ correlationId: 2, res: refusal('Metadata names 11 topics, more than requestTopicsMax (10); name fewer, or ask for all') });
+    const [atBound, once] = [await attacker.nextFrame(), await attacker.nextFrame()];
+    // Ten mentions are answered exactly like one: a single entry of 50 partitions.
+    expect(atBound.subarray(4)).toEqual(once.subarray(4));
+    const answer = Metadata.decodeResponse(new ByteReader(atBound, 4));
+    expect(answer.topics.map((x) => [x.topic, x.errorCode, x.partitions.length])).toEqual([['wide', ErrorCode.NONE, 50]]);
+    expect(atBound.length - 4).toBe(4 + 4 + (4 + 2 + '127.0.0.1'.length + 4) + 4 + (2 + 2 + 'wide'.length + 1 + 4 + 50 * 8 + 4));
+    expect(b.logs).toEqual([]);
+  });
+
+  it('CreateTopics and Fetch name at most requestTopicsMax topics, and a request carries at most requestItemsMax array elements: at the bound served, one past INVALID_REQUEST', async () => {
+    const b = await t.broker({ requestTopicsMax: 3, requestItemsMax: 8 });
+    const c = await t.raw(b.port);
+    const created = await call(c, CreateTopics, { topics: ['c1', 'c2', 'c3', 'c4'].map((n) => create(n, 1)) });
+    expect(created).toEqual({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'CreateTopics names 4 topics, more than requestTopicsMax (3)', topics: [] });
+    expect(b.broker.topics().map((x) => x.name)).toEqual([TOPIC]); // none of them created
+    // 3 topics and 5 configs: 8 elements, at both bounds; one config more is past requestItemsMax.
+    const settings = [{ name: 'segment.bytes', value: '4096' }, { name: 'retention.bytes', value: '8192' }];
+    const atBounds = await call(c, CreateTopics, { topics: [create('c1', 1, settings), create('c2', 1, settings), create('c3', 1, settings.slice(1))] });
+    expect(atBounds.topics.map((x) => x.errorCode)).toEqual([0, 0, 0]);
+    const pastItems = await call(c, CreateTopics, { topics: [create('c4', 1, settings), create('c5', 1, settings), create('c6', 1, settings)] });
+    expect(pastItems).toEqual({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'configCount: 2 more array elements would pass the 8 one request may carry (requestItemsMax)', topics: [] });
+    expect(b.broker.topics().map((x) => x.name)).toEqual(['c1', 'c2', 'c3', TOPIC]);
+    const fetchOfAll = (names: string[], partitions: number[]): FetchRequest => ({
+      maxWaitMs: 0,
+      maxBytes: 1000,
+      topics: names.map((topic) => ({ topic, partitions: partitions.map((partition) => ({ partition, offset: 0, maxBytes: 1000 })) })),
+    });
+    expect(await call(c, Fetch, fetchOfAll(['c1', 'c2', 'c3', TOPIC], [0]))).toEqual({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Fetch names 4 topics, more than requestTopicsMax (3)', topics: [] });
+    expect(await call(c, Fetch, fetchOfAll(['c1', 'c2'], [0, 1, 2, 3]))).toEqual({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'partitionCount: 4 more array elements would pass the 8 one request may carry (requestItemsMax)', topics: [] });
+    const served = await call(c, Fetch, fetchOfAll(['c1', 'c2'], [0, 1, 2])); // 2 topics + 6 partitions
+    expect(served.topics.map((x) => x.partitions.map((p) => p.errorCode))).toEqual([
+      [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    // An 8 MiB Metadata of 4 million empty names costs one count check.
+    const huge = Buffer.alloc(4 + 2 * 4_000_000 + 1);
+    huge.writeInt32BE(4_000_000, 0);
+    c.send(encodeRequestFrame({ apiKey: Metadata.apiKey, apiVersion: 1, correlationId: 9, clientId: null }, [huge]));
+    expect((await c.nextResponse(Metadata)).res.errorMessage).toBe('topicCount: 4000000 more array elements would pass the 8 one request may carry (requestItemsMax)');
+    expect(b.logs).toEqual([]);
+  });
+
+  it('no answer is larger than responseBytesMax: at the bound it is sent, one byte past it the API answers POLICY_VIOLATION', async () => {
+    // The smallest responseBytesMax the broker takes: fetchBytesMax + the log's batchBytesMax + 291.
+    const b = await t.broker({ fetchBytesMax: 8, log: { batchBytesMax: 100 }, responseBytesMax: 399 });
+    const [at, past] = ['n'.repeat(195), 'n'.repeat(196)];
+    await b.broker.createTopic({ name: at, partitions: 20 });
+    await b.broker.createTopic({ name: past, partitions: 20 });
+    const c = await t.raw(b.port);
+    const sizeOf = (topic: string, partitions: number): number => 4 + 4 + (4 + 2 + 9 + 4) + 4 + (2 + 2 + topic.length + 1 + 4 + partitions * 8 + 4);
+    expect([sizeOf(at, 20), sizeOf(past, 20)]).toEqual([399, 400]);
+    c.sendRequest(Metadata, { topics: [at], allowAutoTopicCreation: false }, 1);
+    const sent = await c.nextFrame();
+    expect(sent.length - 4).toBe(399);
+    expect(Metadata.decodeResponse(new ByteReader(sent, 4)).topics[0]?.partitions).toHaveLength(20);
+    expect(await call(c, Metadata, { topics: [past], allowAutoTopicCreation: false })).toEqual({
+      errorCode: ErrorCode.POLICY_VIOLATION,
+      errorMessage: 'the Metadata answer would be 400 bytes, more than responseBytesMax (399); ask for less',
+      brokers: [],
+      topics: [],
+    });
+    // A one-partition Fetch of the largest batch always fits (what the lower bound on responseBytesMax is for).
+    const big = batchOf('v'.repeat(30));
+    expect(big.length).toBeLessThanOrEqual(100);
+    expect(await call(c, Produce, { acks: -1, timeoutMs: 1000, topic: TOPIC, partition: 0, records: [big] })).toMatchObject({ errorCode: ErrorCode.NONE });
+    const fetched = await call(c, Fetch, fetchOf(TOPIC, [[0, 0]], 0, 8));
+    expect(fetched.topics[0]?.partitions[0]).toMatchObject({ errorCode: ErrorCode.NONE, records: [big] });
+    expect(b.logs).toEqual([]);
+  });
+
+  it('requestTopicsMax, requestItemsMax and responseBytesMax are checked at start: below 1, or responseBytesMax under fetchBytesMax + batchBytesMax + 291, stops Broker.start', async () => {
+    const tmp = tempDir('topics-bounds-');
+    t.defer(() => tmp.remove());
+    const dir = join(tmp.path, 'data');
+    await expect(Broker.start({ dir, port: 0, requestTopicsMax: 0 }, realSeams())).rejects.toThrow(new InvalidConfigError('requestTopicsMax must be an integer >= 1, got 0'));
+    await expect(Broker.start({ dir, port: 0, requestItemsMax: 0.5 }, realSeams())).rejects.toThrow(new InvalidConfigError('requestItemsMax must be an integer >= 1, got 0.5'));
+    await expect(Broker.start({ dir, port: 0, responseBytesMax: 0 }, realSeams())).rejects.toThrow(InvalidConfigError);
+    await expect(Broker.start({ dir, port: 0, fetchBytesMax: 8, log: { batchBytesMax: 100 }, responseBytesMax: 398 }, realSeams())).rejects.toThrow(
+      new InvalidConfigError('responseBytesMax (398) must be at least fetchBytesMax + log.batchBytesMax + 291 (8 + 100 + 291)'),
+    );
+    await expect(Broker.start({ dir, port: 0, responseBytesMax: 9 * 1024 * 1024 }, realSeams())).rejects.toThrow(/\(8388608 \+ 1048576 \+ 291\)$/);
+    expect(readdirSync(tmp.path)).toEqual([]);
+    const atBounds = await Broker.start({ dir, port: 0, requestTopicsMax: 1, requestItemsMax: 1, fetchBytesMax: 8, log: { batchBytesMax: 100 }, responseBytesMax: 399 }, { ...realSeams(), logger: () => undefined });
+    await atBounds.close();
+  });
+
+  it('a topic name of 32,767 bytes gets INVALID_TOPIC_EXCEPTION on every API, with a short message, and the connection lives on', async () => {
+    const b = await t.broker({ autoCreateTopics: true });
+    const c = await t.raw(b.port);
+    const long = 'x'.repeat(0x7fff);
+    const message = `invalid topic name "${'x'.repeat(64)}"… (32767 bytes): longer than 249 characters (32767)`;
+    expect(await call(c, CreateTopics, { topics: [create(long, 1), create('fine', 1)] })).toEqual({
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      topics: [
+        { name: long, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: message },
+        { name: 'fine', errorCode: ErrorCode.NONE, errorMessage: null },
+      ],
+    });
+    expect(await call(c, Produce, produce(long, 0, 'x'))).toMatchObject({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: message });
+    const fetched = await call(c, Fetch, fetchOf(long, [[0, 0], [1, 0]]));
+    expect(fetched.topics.map((x) => [x.topic === long, x.partitions.map((p) => [p.errorCode, p.errorMessage])])).toEqual([
+      [true, [[ErrorCode.INVALID_TOPIC_EXCEPTION, message], [ErrorCode.INVALID_TOPIC_EXCEPTION, message]]],
+    ]);
+    const zeroMax = await call(c, Fetch, { ...fetchOf(long, [[0, 0]]), topics: [{ topic: long, partitions: [{ partition: 0, offset: 0, maxBytes: 0 }] }] });
+    expect(zeroMax).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `"${'x'.repeat(64)}"… (32767 bytes)-0: partitionMaxBytes must be > 0, got 0` });
+    expect(await call(c, ListOffsets, { topic: long, partition: 0, timestamp: LATEST_TIMESTAMP })).toMatchObject({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: message });
+    const md = await call(c, Metadata, { topics: [long], allowAutoTopicCreation: true });
+    expect(md.topics.map((x) => [x.topic === long, x.errorCode])).toEqual([[true, ErrorCode.INVALID_TOPIC_EXCEPTION]]);
+    // Topic settings are client strings too.
+    const badConfigs = await call(c, CreateTopics, {
+      topics: [create('cfg', 1, [{ name: long, value: '1' }]), create('cfg', 1, [{ name: 'segment.bytes', value: long }])],
+    });
+    expect(badConfigs.topics.map((x) => [x.errorCode, x.errorMessage])).toEqual([
+      [ErrorCode.INVALID_CONFIG, `unknown topic config "${'x'.repeat(64)}"… (32767 bytes) (known: segment.bytes, retention.bytes)`],
+      [ErrorCode.INVALID_CONFIG, `topic config segment.bytes must be a decimal integer, got "${'x'.repeat(64)}"… (32767 bytes)`],
+    ]);
+    expect(await call(c, Produce, produce(TOPIC, 0, 'still served'))).toMatchObject({ errorCode: ErrorCode.NONE, baseOffset: 0 });
+    expect(b.broker.topics().map((x) => x.name).sort()).toEqual(['fine', TOPIC]);
+    expect([c.isClosed, b.logs]).toEqual([false, []]);
+  });
+
+  it('a topic name of 20,000 bytes that are not UTF-8 (60,000 bytes as U+FFFD) is INVALID_REQUEST on every API, never echoed', async () => {
+    const b = await t.broker({ autoCreateTopics: true });
+    const c = await t.raw(b.port);
+    const marker = 'm'.repeat(20_000);
+    const requests: [ApiCodec<never, ResponseBase>, unknown][] = [
+      [CreateTopics as never, { topics: [create(marker, 1)] }],
+      [Produce as never, produce(marker, 0, 'x')],
+      [Fetch as never, fetchOf(marker, [[0, 0]])],
+      [ListOffsets as never, { topic: marker, partition: 0, timestamp: LATEST_TIMESTAMP }],
+      [Metadata as never, { topics: [marker], allowAutoTopicCreation: true }],
+    ];
+    for (const [i, [api, req]] of requests.entries()) c.send(frameWithBytesNotUtf8(api, req as never, marker, 100 + i));
+    for (const [i, [api]] of requests.entries()) {
+      const frame = await c.nextFrame();
+      expect(frame.readInt32BE(0)).toBe(100 + i);
+      expect(frame.length, api.name).toBeLessThan(200);
+      expect(api.decodeResponse(new ByteReader(frame, 4))).toMatchObject({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: expect.stringMatching(/the 20000 bytes at position \d+ are not UTF-8$/) });
+    }
+    expect(await call(c, Produce, produce(TOPIC, 0, 'still served'))).toMatchObject({ errorCode: ErrorCode.NONE });
+    expect(b.broker.topics().map((x) => x.name)).toEqual([TOPIC]);
+    expect(b.logs).toEqual([]);
   });
 });

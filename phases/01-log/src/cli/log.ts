@@ -16,7 +16,7 @@ import { InvalidConfigError, RecordTooLargeError } from '../log/errors.ts';
 import { DEFAULT_LOG_CONFIG, Log, resolveLogConfig, type LogConfig } from '../log/log.ts';
 import type { RecordInput } from '../log/record-batch.ts';
 import type { Storage } from '../seams/storage.ts';
-import { type Command, CommandError, UsageError, integerOption, requireDir, writeOut } from './options.ts';
+import { type Command, CommandError, UsageError, freshDir, integerOption, requireDir, writeOut } from './options.ts';
 
 /** Bytes asked of `Log.readRecords` per call by `read`; at least one batch comes back regardless. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -68,11 +68,13 @@ export interface LogCommands {
 export function logCommands(seams: LogCommandSeams, dumpFormat: DumpFormat = LOG_DIR_DUMP): LogCommands {
   const append: Command = {
     name: 'append',
-    usage: `  append --dir D [--segment-bytes N] [--batch N]
+    usage: `  append --dir D [--fresh] [--segment-bytes N] [--batch N]
                        append each stdin line as one record (value = line, key null),
                        N lines per batch (default 1); prints each assigned offset;
-                       exits 0 only once every record is fsynced`,
-    options: { dir: { type: 'string' }, 'segment-bytes': { type: 'string' }, batch: { type: 'string' } },
+                       exits 0 only once every record is fsynced. --fresh: remove D
+                       first, so offsets start at 0 (only if all in it is what these
+                       commands write: segment and index files)`,
+    options: { dir: { type: 'string' }, fresh: { type: 'boolean' }, 'segment-bytes': { type: 'string' }, batch: { type: 'string' } },
     async run(values) {
       const dir = requireDir(values, 'append');
       const segmentBytesMax = integerOption(values, 'segment-bytes', 1);
@@ -84,6 +86,7 @@ export function logCommands(seams: LogCommandSeams, dumpFormat: DumpFormat = LOG
         if (e instanceof InvalidConfigError) throw new UsageError(e.message.replace('segmentBytesMax', '--segment-bytes'));
         throw e;
       }
+      if (values.fresh === true) await freshDir(seams.storage, dir, false);
 
       const log = await Log.open(seams.storage, dir, config);
       const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });

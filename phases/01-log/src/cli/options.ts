@@ -2,12 +2,15 @@
  * The command line's shared plumbing, used by main.ts and every command file in
  * src/cli/: what a command is, the two kinds of failure (a usage error exits 2, a
  * runtime error 1), strict option parsing with one-line messages, the integer and
- * `--dir` checks, writing to stdout with backpressure, the --help text assembled from
- * the commands, and dispatching one command line to its command.
+ * `--dir` checks, `--fresh` (start from an empty directory), the `pid N` line of the
+ * commands that run until stopped, writing to stdout with backpressure, the --help
+ * text assembled from the commands, and dispatching one command line to its command.
  *
  * Nothing here belongs to one phase: later phases carry this file unchanged.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Storage } from '../seams/storage.ts';
 
 /** A mistake in the command line itself: exit status 2. */
 export class UsageError extends Error {
@@ -78,6 +81,77 @@ export function requireDir(values: OptionValues, command: string): string {
   const dir = values.dir;
   if (typeof dir !== 'string' || dir === '') throw new UsageError(`${command} needs --dir <directory>`);
   return dir;
+}
+
+/** What a directory holds, as `--fresh` recognises it: file names, and folders with their own shape. */
+interface DirShape {
+  readonly files: RegExp;
+  readonly dirs: readonly (readonly [RegExp, DirShape])[];
+}
+
+/** A log: segment files and their indexes (phase 1), `00000000000000000000.log`. */
+const LOG_SHAPE: DirShape = { files: /^\d{20}\.(log|index)$/, dirs: [] };
+
+/**
+ * Everything this course's commands write into a `--dir`: a log (phases 1 and 2), or a
+ * broker's data directory (phase 3 on): `topics.registry`, one log per partition in
+ * `<topic>-<partition>/`, and phase 4's `__consumer_offsets/` (`CURRENT`, `log-N/`).
+ */
+const OUR_DIR_SHAPE: DirShape = {
+  files: /^(\d{20}\.(log|index)|topics\.registry(\.tmp)?)$/,
+  dirs: [
+    [/^__consumer_offsets$/, { files: /^CURRENT(\.tmp)?$/, dirs: [[/^log-\d+$/, LOG_SHAPE]] }],
+    [/^[A-Za-z0-9._-]+-\d+$/, LOG_SHAPE],
+  ],
+};
+
+/** The first entry under `dir` that does not fit `shape` (a path), or null if all do. */
+async function strangerIn(storage: Storage, dir: string, shape: DirShape): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await storage.list(dir);
+  } catch {
+    return dir; // not a directory
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    if (shape.files.test(name)) continue;
+    const sub = shape.dirs.find(([pattern]) => pattern.test(name));
+    if (sub === undefined) return path;
+    const stranger = await strangerIn(storage, path, sub[1]);
+    if (stranger !== null) return stranger;
+  }
+  return null;
+}
+
+/**
+ * `--fresh`: remove `dir` so that the command starts from nothing (offsets from 0, no
+ * topics, no groups). The default directory is removed whatever it holds: it is this
+ * phase's own, under the OS temp folder. A `--dir` given on the command line is removed
+ * only if everything in it is what this course's commands write (segments, a topic
+ * registry, partition folders, `__consumer_offsets`); anything else in it, and `--fresh`
+ * refuses (exit 1) and removes nothing, so a mistyped `--dir ~` cannot wipe a home folder.
+ * @example
+ * await freshDir(storage, '/tmp/commitlog-02-wire', true); // gone, whatever it held
+ */
+export async function freshDir(storage: Storage, dir: string, isDefault: boolean): Promise<void> {
+  if (!(await storage.exists(dir))) return;
+  if (!isDefault) {
+    const stranger = await strangerIn(storage, dir, OUR_DIR_SHAPE);
+    if (stranger !== null) {
+      throw new CommandError(`--fresh removes only what this course writes, and ${stranger} is not; remove ${dir} yourself, or pick another --dir`);
+    }
+  }
+  await storage.remove(dir);
+}
+
+/**
+ * The line a command that runs until stopped prints first, on stderr: `pid 1234`, this
+ * process's id, the one to `kill`. Under `npm run phase` there are two more processes
+ * above it (npm, and the runner), and killing those with `kill -9` leaves this one running.
+ */
+export function announcePid(): void {
+  process.stderr.write(`pid ${process.pid}\n`);
 }
 
 /**

@@ -111,6 +111,7 @@ export class OffsetIndex {
     return this.#entriesInFile !== this.#entries.length || this.#file.size() !== this.#entriesInFile * INDEX_ENTRY_BYTES;
   }
 
+  // #region lookup
   /**
    * The last entry whose offset is ≤ `offset`, or the implicit entry for the
    * segment start `{ offset: baseOffset, position: 0 }`. Binary search.
@@ -146,6 +147,7 @@ export class OffsetIndex {
     assert(offset - this.baseOffset <= UINT32_MAX && position <= UINT32_MAX, 'index entry must fit in two uint32s');
     this.#entries.push({ offset, position });
   }
+  // #endregion lookup
 
   /** Forget every entry at or after byte `position` (the log was truncated there). */
   truncateToPosition(position: number): void {

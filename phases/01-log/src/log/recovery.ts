@@ -40,6 +40,7 @@ export interface RecoveryReport {
   removedFiles: string[];
 }
 
+// #region walk
 /** The result of walking a segment's batches from an index entry to the end. */
 interface Walk {
   /** Byte after the last good batch. */
@@ -69,6 +70,7 @@ async function walk(log: StorageFile, start: IndexEntry, endPosition: number, ve
   }
   return result;
 }
+// #endregion walk
 
 /**
  * Open and repair one segment. `nextBaseOffset` is the base offset of the segment
@@ -119,6 +121,7 @@ async function recoverSegment(
     const index = new OffsetIndex(indexFile, baseOffset, indexIntervalBytes, [...entries, ...tail.dueEntries], entriesInFile);
     if (problem !== null) report.rebuiltIndexes.push({ baseOffset, reason: problem });
 
+    // #region truncate
     let sizeBytes = logSizeBytes;
     let nextOffset: number;
     if (isActive) {
@@ -146,6 +149,7 @@ async function recoverSegment(
       }
       nextOffset = nextBaseOffset;
     }
+    // #endregion truncate
     // Bring the index file in line with what we now know (write + fsync), so the
     // next open finds it consistent.
     await index.flush();

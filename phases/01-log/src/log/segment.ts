@@ -206,6 +206,7 @@ export class Segment {
     return this.#nextOffset;
   }
 
+  // #region append
   /**
    * Append one batch (already stamped with `baseOffset`) with one write and one
    * fdatasync. Resolves only once the batch is durable; only then does it become
@@ -235,6 +236,7 @@ export class Segment {
   async discardUnsynced(): Promise<void> {
     if (this.#log.size() > this.#sizeBytes) await this.#log.truncate(this.#sizeBytes);
   }
+  // #endregion append
 
   /**
    * Read whole batches starting with the one that contains `offset`, adding
@@ -284,6 +286,7 @@ export class Segment {
     return { batches, nextOffset: expected, reachedEnd: position + at === limit };
   }
 
+  // #region find-batch
   /**
    * Position and header of the batch that contains `offset`: start at the index
    * entry at or below it and walk headers forward. The header at the index entry
@@ -317,6 +320,7 @@ export class Segment {
       return { position, header };
     }
   }
+  // #endregion find-batch
 
   /** Read and check the header at `position`; the batch must end by `limit`. */
   async #readHeaderAt(position: number, limit: number): Promise<BatchHeader> {

@@ -12,7 +12,7 @@ import { Consumer, type FetchResult } from '../client/consumer.ts';
 import { Producer, type RecordMetadata } from '../client/producer.ts';
 import { BROKER_DEFAULTS } from '../server/config.ts';
 import type { Seams } from '../seams/real.ts';
-import { type Command, CommandError, type OptionValues, firstLine, integerOption, writeOut } from './options.ts';
+import { type Command, CommandError, type OptionValues, announcePid, firstLine, integerOption, writeOut } from './options.ts';
 
 /** `produce` stops reading stdin while the producer holds more than this many unacknowledged bytes. */
 const PRODUCE_BUFFER_BYTES_HIGH = 8 * 1024 * 1024;
@@ -119,6 +119,7 @@ export function clientCommands(seams: Seams): ClientCommands {
         clientId: 'cli-consume',
       });
       await consumer.connect();
+      if (follow) announcePid(); // it runs until stopped: say which process to stop
       let stopping = false;
       const stop = (): void => {
         stopping = true;

@@ -7,15 +7,18 @@
  */
 import { InvalidConfigError } from '../log/errors.ts';
 import { Broker } from '../server/broker.ts';
-import { type BrokerConfig, BROKER_DEFAULTS } from '../server/config.ts';
+import { type BrokerConfig, BROKER_DEFAULTS, resolveBrokerConfig } from '../server/config.ts';
 import type { Seams } from '../seams/real.ts';
-import { type Command, CommandError, type OptionSpec, UsageError, firstLine, integerOption } from './options.ts';
+import { type Command, CommandError, type OptionSpec, UsageError, announcePid, firstLine, freshDir, integerOption } from './options.ts';
 
 /** `serve` options for the broker's limits, and the BrokerConfig field each sets. */
 const BROKER_LIMIT_OPTIONS: Record<string, keyof BrokerConfig> = {
   'max-connections': 'maxConnections',
   'max-in-flight': 'maxInFlightPerConnection',
   'idle-timeout-ms': 'idleTimeoutMs',
+  'response-bytes-max-per-connection': 'responseBytesMaxPerConnection',
+  'request-receive-ms-max': 'requestReceiveMsMax',
+  'queued-request-bytes-max': 'queuedRequestBytesMax',
   'frame-bytes-max': 'frameBytesMax',
   'fetch-wait-ms-max': 'fetchWaitMsMax',
   'fetch-bytes-max': 'fetchBytesMax',
@@ -28,6 +31,9 @@ export const SERVE_OPTIONS_USAGE: readonly string[] = [
   --max-connections N       connections at most (default ${BROKER_DEFAULTS.maxConnections})
   --max-in-flight N         unanswered requests per connection (default ${BROKER_DEFAULTS.maxInFlightPerConnection})
   --idle-timeout-ms N       close idle connections after N ms (default ${BROKER_DEFAULTS.idleTimeoutMs})
+  --response-bytes-max-per-connection N  answer bytes a connection may hold unwritten (default ${BROKER_DEFAULTS.responseBytesMaxPerConnection})
+  --request-receive-ms-max N  longest a request frame may take to arrive (default ${BROKER_DEFAULTS.requestReceiveMsMax})
+  --queued-request-bytes-max N  bytes of frames still arriving, all connections (default ${BROKER_DEFAULTS.queuedRequestBytesMax})
   --frame-bytes-max N       largest request frame (default ${BROKER_DEFAULTS.frameBytesMax})
   --fetch-wait-ms-max N     longest fetch long poll (default ${BROKER_DEFAULTS.fetchWaitMsMax})
   --fetch-bytes-max N       most bytes one fetch reads, whatever the client asks (default ${BROKER_DEFAULTS.fetchBytesMax})
@@ -46,13 +52,16 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
     port: { type: 'string' },
     host: { type: 'string' },
     'segment-bytes': { type: 'string' },
+    fresh: { type: 'boolean' },
   };
   for (const name of Object.keys(BROKER_LIMIT_OPTIONS)) options[name] = { type: 'string' };
   return {
     name: 'serve',
-    usage: `  serve [--dir D] [--port P] [--host H] [limits]
+    usage: `  serve [--dir D] [--fresh] [--port P] [--host H] [limits]
                        run a broker (the default); prints "listening on H:P" once it
                        accepts connections; SIGTERM or SIGINT shuts it down gracefully.
+                       --fresh: remove the data directory first, so offsets start at 0
+                       (a --dir only if all in it is what these commands write).
                        Defaults: --dir ${defaultDir}, --port ${BROKER_DEFAULTS.port}, --host ${BROKER_DEFAULTS.host}`,
     options,
     async run(values) {
@@ -70,9 +79,19 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
 
       let broker: Broker;
       try {
+        if (values.fresh === true) {
+          const { dir } = resolveBrokerConfig(config); // a bad value is refused before anything is removed
+          await freshDir(seams.storage, dir, dir === defaultDir);
+        }
         broker = await Broker.start(config, seams);
       } catch (e) {
         if (e instanceof InvalidConfigError) throw new UsageError(firstLine(e));
+        if (e instanceof CommandError) throw e;
+        if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new CommandError(
+            `cannot start the broker: ${config.host}:${config.port} is already in use; is a broker (of this phase or another) still running? Stop it, or pick another port with --port`,
+          );
+        }
         throw new CommandError(`cannot start the broker: ${firstLine(e)}`);
       }
       // Handlers first, then "listening": until Node has a handler, a signal gets the OS's
@@ -82,6 +101,7 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
+      announcePid();
       process.stderr.write(`log in ${config.dir}\n`);
       process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
       const signal = await signalled;

@@ -233,6 +233,7 @@ export class Log {
     return run;
   }
 
+  // #region append-now
   async #appendNow(batch: Buffer, lastOffsetDelta: number): Promise<AppendResult> {
     this.#checkOpen();
     if (this.#failure !== null) {
@@ -260,6 +261,7 @@ export class Log {
     this.#logEndOffset = lastOffset + 1;
     return { baseOffset, lastOffset };
   }
+  // #endregion append-now
 
   /** Close the active segment and start a new one at `baseOffset`. */
   async #roll(baseOffset: number): Promise<void> {

@@ -44,6 +44,17 @@ export class FrameDecoder {
     return this.#bufferedBytes;
   }
 
+  /**
+   * The size field of the next frame once its four bytes have arrived, else null. Not
+   * checked against the limits: `next()` does that. After `next()` returned null it is the
+   * size of the frame still arriving (the transports report it, so that the broker can
+   * admit that frame against `queuedRequestBytesMax` before the rest of it arrives).
+   */
+  get nextFrameSize(): number | null {
+    return this.#bufferedBytes < FRAME_SIZE_BYTES ? null : this.#peekSize();
+  }
+
+  // #region next-frame
   /** Add a chunk from the stream. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -69,6 +80,7 @@ export class FrameDecoder {
     this.#skip(FRAME_SIZE_BYTES);
     return this.#take(size);
   }
+  // #endregion next-frame
 
   /** Drop everything buffered (used when a connection is shutting down). */
   clear(): void {

@@ -14,7 +14,7 @@
  * | 2     | apiKey         | i16             | 0 Produce, 1 Fetch, 2 ListOffsets, ...  |
  * | 2     | apiVersion     | i16             | version of the body layout              |
  * | 4     | correlationId  | i32             | echoed in the response                  |
- * | 2+N   | clientId       | nullable string | for logs; -1 = null                     |
+ * | 2+N   | clientId       | nullable string | for logs; -1 = null; UTF-8 (else INVALID_REQUEST) |
  * | ...   | body           |                 | see the API's file                      |
  *
  * Response frame:
@@ -47,6 +47,11 @@ export interface RequestHeader {
   apiVersion: number;
   correlationId: number;
   clientId: string | null;
+  /**
+   * Set by `decodeRequestHeader` when the client id's bytes are not UTF-8 (`clientId` is
+   * then null): the request is still answered, with its API's INVALID_REQUEST response.
+   */
+  clientIdProblem?: string;
 }
 
 /**
@@ -68,13 +73,20 @@ export function encodeRequestFrame(header: RequestHeader, body: readonly Buffer[
   return [prefix, ...body];
 }
 
-/** Decode the header at the start of a request frame (the frame without its size prefix). */
+/**
+ * Decode the header at the start of a request frame (the frame without its size prefix).
+ * A client id that is not UTF-8 does not make the header undecodable (the request has
+ * a correlation id and can be answered): it comes back as `clientIdProblem`.
+ */
 export function decodeRequestHeader(r: ByteReader): RequestHeader {
   const apiKey = r.i16('apiKey');
   const apiVersion = r.i16('apiVersion');
   const correlationId = r.i32('correlationId');
-  const clientId = r.nullableString('clientId');
-  return { apiKey, apiVersion, correlationId, clientId };
+  let clientIdProblem: string | undefined;
+  const clientId = r.nullableString('clientId', (problem) => {
+    clientIdProblem = problem;
+  });
+  return clientIdProblem === undefined ? { apiKey, apiVersion, correlationId, clientId } : { apiKey, apiVersion, correlationId, clientId, clientIdProblem };
 }
 
 /** Encode a response frame: size prefix and correlation id, then the body chunks. */

@@ -11,8 +11,18 @@
  * - `pause()` stops frame delivery at once (frames already cut from the stream wait
  *   inside the link) and stops reading from the peer, so TCP's window closes and the
  *   peer's writes block; `resume()` delivers what waited, then reads again.
- * - `send` returns false once the link holds more unsent bytes than it wants to; it
- *   takes the frame anyway, and calls `drained` when it has written them all.
+ * - `send` returns false once the link holds more than `ListenOptions.unsentBytesMax`
+ *   unsent bytes (default: as much as the transport likes to buffer); it takes the frame
+ *   anyway, `sendBlocked` stays true, and `drained` comes when it has written them all.
+ *   `unsentBytes` says how many bytes `send` took that are not written yet: over TCP, not
+ *   yet handed to the kernel (what the kernel holds is the OS's memory, bounded by its
+ *   socket buffers, not ours).
+ * - Frame progress: after each read from the peer that ends inside a frame (not while
+ *   paused), `partialFrame(receivedBytes, frameBytes)` says how much of that frame the
+ *   link holds and, once its four size bytes are here, how long it will be, so the
+ *   broker can time a frame from its first byte and admit it by its size before the
+ *   rest arrives. A frame that arrives whole in one read is never reported; the
+ *   frame's own `frame` call ends it.
  * - `ended` means the peer half-closed: no more frames will come, answers still can go.
  * - `closed` comes once, last, whether the broker or the peer or an error closed it.
  */
@@ -42,6 +52,15 @@ export interface FrameLink {
 export interface ServerLinkHandlers {
   /** A whole frame arrived (without its size prefix). Not called while paused. */
   frame(frame: Buffer): void;
+  /**
+   * A read from the peer ended inside a frame: `receivedBytes` of it are here (its size
+   * field included), and it will be `frameBytes` long (its size field, what
+   * `frameBytesMax` bounds) once those four bytes have arrived (null before). Called
+   * after every such read, not while paused; the first call for a frame means it has
+   * started, and `frame` (or `closed`) ends it. A frame that arrives whole in one read is
+   * never reported.
+   */
+  partialFrame(receivedBytes: number, frameBytes: number | null): void;
   /** The peer ended its side: no frame follows the ones already delivered. */
   ended(): void;
   /** Everything `send` took has been written; `send` would now return true. */
@@ -57,8 +76,10 @@ export interface ServerLinkHandlers {
 export interface ServerLink {
   /** The peer's address, for log lines (`127.0.0.1:53122`). */
   readonly peer: string;
-  /** True while sent frames wait to be written (the last `send` returned false). */
+  /** True from a `send` that returned false (more than `unsentBytesMax` unsent) until `drained`. */
   readonly sendBlocked: boolean;
+  /** Bytes `send` took that are not written yet (over TCP: not yet handed to the kernel). */
+  readonly unsentBytes: number;
   /** Send one frame, given as chunks (size prefix included). False: wait for `drained`. */
   send(chunks: readonly Buffer[]): boolean;
   /** Stop delivering frames and reading from the peer. */
@@ -85,6 +106,13 @@ export interface ListenOptions {
   frameBytesMin: number;
   /** Connections the OS may queue before we accept them. */
   backlog: number;
+  /**
+   * Unsent bytes a link holds before `send` returns false and `drained` is owed. Default:
+   * the transport's own (Node's writable high-water mark for TCP, `linkBytesMax` in
+   * memory). The broker passes its `responseBytesMaxPerConnection`: a connection over that
+   * budget because of bytes in the link then always has a `drained` coming.
+   */
+  unsentBytesMax?: number;
 }
 
 /** A listening endpoint. */
@@ -179,25 +207,43 @@ async function listenTcp(host: string, port: number, options: ListenOptions, acc
   };
 }
 
-/** Wrap one accepted socket: cut frames with a `FrameDecoder`, deliver them unless paused. */
+/**
+ * Wrap one accepted socket: cut frames with a `FrameDecoder`, deliver them unless paused,
+ * report a read that ends inside a frame. `sendBlocked` is ours rather than node's
+ * `writableNeedDrain`, so that it can follow `unsentBytesMax`: set when a `send` leaves
+ * more than that unwritten, cleared (with `drained`) by the write callback that finds
+ * nothing left to write.
+ */
 function acceptTcp(socket: Socket, options: ListenOptions, accept: AcceptLink): void {
   socket.setNoDelay(true);
   const decoder = new FrameDecoder(options.frameBytesMax, options.frameBytesMin);
+  const unsentBytesMax = options.unsentBytesMax ?? socket.writableHighWaterMark;
   let paused = false;
   let ended = false;
   let endDelivered = false;
+  let blocked = false;
   let closedError: Error | null = null;
+  /** Called as each send's last chunk is handed to the kernel: drained once nothing is left. */
+  const written = (err?: Error | null): void => {
+    if (err || !blocked || socket.destroyed || socket.writableLength > 0) return;
+    blocked = false;
+    handlers.drained();
+  };
   const link: ServerLink = {
     peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
     get sendBlocked() {
-      return socket.writableNeedDrain;
+      return blocked;
+    },
+    get unsentBytes() {
+      return socket.writableLength;
     },
     send(chunks) {
       if (socket.destroyed) return false;
       socket.cork();
-      for (const c of chunks) socket.write(c);
+      chunks.forEach((c, i) => (i === chunks.length - 1 ? socket.write(c, written) : socket.write(c)));
       socket.uncork();
-      return !socket.writableNeedDrain;
+      if (socket.writableLength > unsentBytesMax) blocked = true;
+      return !blocked;
     },
     pause() {
       if (paused) return;
@@ -218,7 +264,10 @@ function acceptTcp(socket: Socket, options: ListenOptions, accept: AcceptLink): 
     },
   };
   const handlers = accept(link);
-  /** Hand out whole frames until paused or out of bytes; then report the peer's end once. */
+  /**
+   * Hand out whole frames until paused or out of bytes; report a frame left incomplete;
+   * then report the peer's end once.
+   */
   const deliver = (): void => {
     while (!paused && !socket.destroyed) {
       let frame: Buffer | null;
@@ -232,6 +281,7 @@ function acceptTcp(socket: Socket, options: ListenOptions, accept: AcceptLink): 
       if (frame === null) break;
       handlers.frame(frame);
     }
+    if (!paused && !socket.destroyed && decoder.bufferedBytes > 0) handlers.partialFrame(decoder.bufferedBytes, decoder.nextFrameSize);
     if (ended && !endDelivered && !paused && !socket.destroyed) {
       endDelivered = true;
       handlers.ended();
@@ -245,7 +295,6 @@ function acceptTcp(socket: Socket, options: ListenOptions, accept: AcceptLink): 
     ended = true;
     deliver();
   });
-  socket.on('drain', () => handlers.drained());
   socket.on('error', (err) => {
     closedError ??= err;
   });

@@ -20,9 +20,9 @@ import type { Clock } from '../seams/clock.ts';
 import { Log } from '../log/log.ts';
 import type { Storage } from '../seams/storage.ts';
 import type { Listener, ServerLink, ServerLinkHandlers, Transport } from '../seams/transport.ts';
-import { REQUEST_HEADER_BYTES_MIN } from '../protocol/header.ts';
+import { ApiKey, REQUEST_HEADER_BYTES_MIN, type RequestHeader } from '../protocol/header.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
-import { BrokerConnection } from './connection.ts';
+import { BrokerConnection, type ConnectionStats, RequestBytesPool, type RequestBytesPoolStats } from './connection.ts';
 import { RequestHandler } from './handlers.ts';
 
 /**
@@ -59,6 +59,8 @@ export class Broker {
   readonly #clock: Clock;
   readonly #logger: (line: string) => void;
   readonly #connections = new Set<BrokerConnection>();
+  /** `queuedRequestBytesMax`, shared by every connection. */
+  readonly #requestBytes: RequestBytesPool;
   #nextConnectionId = 1;
   #closing: Promise<void> | null = null;
   #onAllClosed: (() => void) | null = null;
@@ -71,6 +73,7 @@ export class Broker {
     this.#log = log;
     this.#clock = clock;
     this.#logger = logger;
+    this.#requestBytes = new RequestBytesPool(config.queuedRequestBytesMax);
     this.#handler = new RequestHandler(log, clock, {
       fetchWaitMsMax: config.fetchWaitMsMax,
       fetchBytesMax: config.fetchBytesMax,
@@ -87,17 +90,24 @@ export class Broker {
   static async start(config: Partial<BrokerConfig>, deps: BrokerDeps): Promise<Broker> {
     const resolved = resolveBrokerConfig(config);
     const logger = deps.logger ?? ((line: string) => process.stderr.write(`broker: ${line}\n`));
-    const log = await Log.open(deps.storage, resolved.dir, resolved.log);
-    // Links accepted before the broker exists (none over TCP, where the listen callback
-    // runs first) are refused rather than queued.
+    // Listen first, then open the log: a port already in use fails the start before
+    // anything is created or recovered on disk. Links accepted before the broker exists
+    // (while the log opens, before `serve` prints "listening on") are refused, not queued.
     let broker: Broker | null = null;
     const accept = (link: ServerLink): ServerLinkHandlers => (broker === null ? refuse(link) : broker.#accept(link));
-    let listener: Listener;
+    const options = {
+      frameBytesMax: resolved.frameBytesMax,
+      frameBytesMin: REQUEST_HEADER_BYTES_MIN,
+      backlog: Math.max(511, resolved.maxConnections),
+      // A link blocks at the connection's answer budget at the latest, so a connection over it has a `drained` coming.
+      unsentBytesMax: resolved.responseBytesMaxPerConnection,
+    };
+    const listener: Listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
+    let log: Log;
     try {
-      const options = { frameBytesMax: resolved.frameBytesMax, frameBytesMin: REQUEST_HEADER_BYTES_MIN, backlog: Math.max(511, resolved.maxConnections) };
-      listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
+      log = await Log.open(deps.storage, resolved.dir, resolved.log);
     } catch (err) {
-      await log.close();
+      await listener.close();
       throw err;
     }
     broker = new Broker(resolved, listener, log, deps.clock, logger);
@@ -107,6 +117,16 @@ export class Broker {
   /** Connections currently open. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** What each open connection holds (answers not yet written, frames arriving), for tests and operators. */
+  connectionStats(): ConnectionStats[] {
+    return [...this.#connections].map((c) => c.stats);
+  }
+
+  /** Bytes of `queuedRequestBytesMax` taken by frames still arriving, the most ever taken, and frames waiting for room. */
+  get queuedRequestBytes(): RequestBytesPoolStats {
+    return this.#requestBytes.stats;
   }
 
   /** Long-polling fetches currently waiting for an append. */
@@ -130,11 +150,15 @@ export class Broker {
     const limits = {
       maxInFlight: this.#config.maxInFlightPerConnection,
       idleTimeoutMs: this.#config.idleTimeoutMs,
+      responseBytesMax: this.#config.responseBytesMaxPerConnection,
+      requestReceiveMsMax: this.#config.requestReceiveMsMax,
+      responseBytesReserve: fetchResponseReserve(this.#config.fetchBytesMax),
     };
-    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, (c) => {
+    const onClose = (c: BrokerConnection): void => {
       this.#connections.delete(c);
       if (this.#connections.size === 0) this.#onAllClosed?.();
-    });
+    };
+    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, onClose, this.#requestBytes);
     this.#connections.add(connection);
     return connection.handlers;
   }
@@ -158,8 +182,25 @@ export class Broker {
   }
 }
 
+/**
+ * What a request's answer may take while it is computed (`responseBytesMaxPerConnection`):
+ * for a Fetch (v0: offset i64, maxBytes i32, maxWaitMs i32) the records it may read,
+ * min(maxBytes, fetchBytesMax), plus room for the answer's headers; 0 for every other API,
+ * whose answers are a few dozen bytes. The handler's first batch may still be larger than
+ * the cap (it comes back whole); the answer is then counted as it is once finished.
+ */
+function fetchResponseReserve(fetchBytesMax: number): (header: RequestHeader, body: Buffer) => number {
+  return (header, body) => {
+    if (header.apiKey !== ApiKey.Fetch || body.length < 12) return 0;
+    return Math.min(Math.max(body.readInt32BE(8), 0), fetchBytesMax) + FETCH_HEADERS_RESERVE_BYTES + 2 * body.length;
+  };
+}
+
+/** Room for a Fetch answer's fixed fields (size, correlation id, error code and message, offsets, length) beyond `2 × request body`. */
+const FETCH_HEADERS_RESERVE_BYTES = 16;
+
 /** Close a link we will not serve; its events are ignored. */
 function refuse(link: ServerLink): ServerLinkHandlers {
   link.abort();
-  return { frame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
+  return { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
 }

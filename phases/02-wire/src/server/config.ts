@@ -20,8 +20,50 @@ export interface BrokerConfig {
   maxConnections: number;
   /** Requests read but not yet answered, per connection; at the bound the broker stops reading the socket. */
   maxInFlightPerConnection: number;
-  /** A connection with nothing in flight and no bytes received for this long is closed (Kafka `connections.max.idle.ms`). */
+  /**
+   * A connection with nothing in flight and no complete request or answer for this long is
+   * closed (Kafka `connections.max.idle.ms`). Bytes of a frame that never completes do not
+   * count as activity: a client dripping one byte a second is idle.
+   */
   idleTimeoutMs: number;
+  // Hostile clients (issue 12, attacks 1 and 4): answers never read, frames never finished.
+  /**
+   * Bytes of answers one connection may hold unwritten before the broker stops dispatching
+   * its requests and stops reading it, until the link drains or an answer is finished.
+   * Counted: answers handed to the link and not yet written to the peer (over TCP: not yet
+   * handed to the kernel), finished answers waiting behind an earlier one, and for each
+   * Fetch still being computed its cap, min(maxBytes, fetchBytesMax), plus room for its
+   * headers. A request is dispatched only while that sum is at most this, so the answers a
+   * connection holds never exceed this plus one answer (a Fetch's cap and headers; a first
+   * batch larger than the cap still comes back whole, and the few-dozen-byte answers of
+   * other APIs are not reserved ahead). Stops a client that pipelines Fetches and never
+   * reads the answers. Kafka has no exact equivalent: it mutes a connection from reading a
+   * request until the answer before it is sent, so it holds one answer per connection.
+   */
+  responseBytesMaxPerConnection: number;
+  /**
+   * Longest a request frame may take to arrive, from its first byte to its last; then the
+   * connection is closed with the reason logged. The clock stops while the broker itself
+   * holds the frame back (requests in flight at `maxInFlightPerConnection`, or waiting for
+   * room in `queuedRequestBytesMax`), not while the client is too slow to read its answers.
+   * Stops a slowloris client that drips a frame a byte at a time. Kafka has no equivalent
+   * (its idle timer is reset by any byte read).
+   */
+  requestReceiveMsMax: number;
+  /**
+   * Bytes of request frames still arriving, over all connections (Kafka
+   * `queued.max.request.bytes`, unbounded there by default). As in Kafka's memory pool, a
+   * frame is admitted by its size field as soon as those four bytes arrive, and an admitted
+   * frame is read to its end; one that does not fit waits, in arrival order, with its
+   * connection unread until admitted frames complete or close (meanwhile the kernel's
+   * receive buffer fills, TCP's window closes and the client's writes block). So frames
+   * still arriving never hold more than this, plus what the one socket read that brought a
+   * waiting frame's size field carried. Frames that arrive whole in one read are never held
+   * back. Unlike Kafka, a frame stops counting once whole (`maxInFlightPerConnection` bounds
+   * whole requests). At least `frameBytesMax`, so that any frame can be admitted. Stops many
+   * connections each holding an unfinished frame.
+   */
+  queuedRequestBytesMax: number;
   /** Largest accepted request frame, size field value (Kafka `socket.request.max.bytes`). */
   frameBytesMax: number;
   /** Upper bound on a Fetch's long-poll wait, whatever the client asks (Kafka caps by its request timeout). */
@@ -45,6 +87,9 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   maxConnections: 1024,
   maxInFlightPerConnection: 64,
   idleTimeoutMs: 10 * 60_000,
+  responseBytesMaxPerConnection: 8 * 1024 * 1024,
+  requestReceiveMsMax: 30_000,
+  queuedRequestBytesMax: 64 * 1024 * 1024,
   frameBytesMax: 8 * 1024 * 1024,
   fetchWaitMsMax: 30_000,
   fetchBytesMax: 8 * 1024 * 1024,
@@ -67,6 +112,12 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('fetchWaitMsMax', 0);
   atLeast('fetchBytesMax', 1, 0x7fff_ffff);
   atLeast('shutdownDeadlineMs', 0);
+  atLeast('responseBytesMaxPerConnection', 1);
+  atLeast('requestReceiveMsMax', 1);
+  atLeast('queuedRequestBytesMax', 64);
+  if (config.queuedRequestBytesMax < config.frameBytesMax) {
+    throw new InvalidConfigError(`queuedRequestBytesMax (${config.queuedRequestBytesMax}) must be at least frameBytesMax (${config.frameBytesMax}), or a frame that large could never be admitted`);
+  }
   return config;
 }
 

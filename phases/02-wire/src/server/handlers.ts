@@ -12,11 +12,27 @@
  *   and the batches of one request get contiguous ones.
  * - Produce answers only after `appendBatch` resolved, which is after fsync: an
  *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
+ *
+ * What a produced batch may carry: the broker owns the partition leader epoch (stamped
+ * -1, Kafka's "unset", until phase 6 has leaders with epochs), and refuses a batch that
+ * sets a producer id, epoch or sequence (phase 8's idempotent producer) or the
+ * LogAppendTime timestamp type with INVALID_RECORD (87), the code Kafka's broker uses for
+ * a batch that breaks one of its rules; the log itself (phase 1) stores whatever intact
+ * batch it is given, so this is checked here, where client bytes come in.
  */
 import type { Clock } from '../seams/clock.ts';
-import { OffsetOutOfRangeError, RecordTooLargeError } from '../log/errors.ts';
+import { InvalidRecordError, OffsetOutOfRangeError, RecordTooLargeError } from '../log/errors.ts';
 import type { Log } from '../log/log.ts';
-import { validateBatch } from '../log/record-batch.ts';
+import {
+  NO_PARTITION_LEADER_EPOCH,
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
+  readBatchHeader,
+  stampPartitionLeaderEpoch,
+  validateBatch,
+  verifyBatchCrc,
+} from '../log/record-batch.ts';
 import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
 import { ApiVersions, type ApiVersionsResponse } from '../protocol/api-versions.ts';
 import { apiByKey, supportedVersions } from '../protocol/apis.ts';
@@ -94,6 +110,8 @@ export class RequestHandler {
       if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
       return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
     }
+    // Answered like any other malformed field: the request's own error response.
+    if (header.clientIdProblem !== undefined) return api.encodeResponse(api.errorResponse(ErrorCode.INVALID_REQUEST, header.clientIdProblem));
     switch (header.apiKey) {
       case ApiKey.Produce:
         return this.#run(Produce, body, (req) => this.#produce(req));
@@ -129,6 +147,7 @@ export class RequestHandler {
     return api.encodeResponse(result);
   }
 
+  // #region produce
   #produce(req: ProduceRequest): ProduceResponse | Promise<ProduceResponse> {
     if (req.acks !== -1 && req.acks !== 1) {
       return Produce.errorResponse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1 or 1, got ${req.acks}`);
@@ -139,12 +158,14 @@ export class RequestHandler {
     for (const chunk of req.records) for (const batch of splitBatches(chunk)) batches.push(batch);
     if (batches.length === 0) return Produce.errorResponse(ErrorCode.INVALID_REQUEST, 'Produce request carries no record batch');
     // `appendBatch` checks size, structure and CRC itself. With several batches, check them all
-    // first, so a request with one bad batch appends none of them.
-    if (batches.length > 1) {
-      for (const batch of batches) {
+    // first, so a request with one bad batch appends none of them; and every batch for the
+    // fields only the broker may set, before any is appended.
+    for (const batch of batches) {
+      if (batches.length > 1) {
         if (batch.length > this.#log.config.batchBytesMax) throw new RecordTooLargeError(batch.length, this.#log.config.batchBytesMax);
         validateBatch(batch);
       }
+      takeBrokerOwnedFields(batch);
     }
     const appends = batches.map((batch) => this.#log.appendBatch(batch));
     return this.#acknowledge(appends);
@@ -167,6 +188,7 @@ export class RequestHandler {
       this.#appends.notifyAll();
     }
   }
+  // #endregion produce
 
   #fetch(req: FetchRequest): FetchResponse | Promise<FetchResponse> {
     if (req.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxBytes must be > 0, got ${req.maxBytes}`);
@@ -218,4 +240,28 @@ export class RequestHandler {
   #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {
     return { errorCode, errorMessage, apis: supportedVersions() };
   }
+}
+
+/** Attributes bit 3, the timestamp type: set means LogAppendTime (log/record-batch.ts). */
+const LOG_APPEND_TIME_FLAG = 0x08;
+
+/**
+ * Refuse a produced batch that sets what no phase up to this one gives meaning to, and
+ * stamp the fields the broker owns, whatever the client sent (see the file comment). A
+ * damaged batch (bad CRC) is left as it is, for the log's validation to report as
+ * CORRUPT_MESSAGE: its header fields are not what the producer wrote.
+ * @throws InvalidRecordError (INVALID_RECORD, 87) for a producer id, epoch or sequence, or LogAppendTime
+ */
+function takeBrokerOwnedFields(batch: Buffer): void {
+  if (!verifyBatchCrc(batch)) return;
+  const h = readBatchHeader(batch);
+  if (h.producerId !== NO_PRODUCER_ID || h.producerEpoch !== NO_PRODUCER_EPOCH || h.baseSequence !== NO_SEQUENCE) {
+    throw new InvalidRecordError(
+      `producerId ${h.producerId}, producerEpoch ${h.producerEpoch}, baseSequence ${h.baseSequence}: idempotent producers are not supported (phase 8); send -1 for each`,
+    );
+  }
+  if ((h.attributes & LOG_APPEND_TIME_FLAG) !== 0) {
+    throw new InvalidRecordError('the LogAppendTime timestamp type is not supported: the broker keeps the producer\'s CreateTime timestamps');
+  }
+  stampPartitionLeaderEpoch(batch, NO_PARTITION_LEADER_EPOCH);
 }

@@ -150,7 +150,10 @@ export class Connection {
   request<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, req: Req, waitMs = 0): Promise<Res> {
     const range = this.#versions.get(api.apiKey);
     if (range === undefined || range.minVersion > api.minVersion || range.maxVersion < api.minVersion) {
-      const message = `the broker does not support ${api.name} v${api.minVersion}`;
+      // Each phase moves some APIs to a new version, so this is what a client meets when
+      // the broker on its port belongs to another phase (one left running, say).
+      const serves = range === undefined ? 'not at all' : `only v${range.minVersion}${range.maxVersion === range.minVersion ? '' : `-v${range.maxVersion}`}`;
+      const message = `the broker does not support ${api.name} v${api.minVersion} (it serves ${serves}): is a broker of another phase running on this port?`;
       return Promise.reject(new UnsupportedVersionBrokerError(ErrorCode.UNSUPPORTED_VERSION, message));
     }
     return this.#send(api, req, waitMs);
@@ -182,6 +185,7 @@ export class Connection {
     });
   }
 
+  // #region correlation
   #onFrame(frame: Buffer): void {
     const r = new ByteReader(frame);
     const head = this.#pending.shift();
@@ -205,6 +209,7 @@ export class Connection {
       this.#timer = null;
     }
   }
+  // #endregion correlation
 
   /** One timer for the whole connection, armed for the oldest request's deadline. */
   #checkTimeout(): void {

@@ -79,7 +79,10 @@ const PRODUCER_EPOCH_AT = 51;
 const BASE_SEQUENCE_AT = 53;
 const RECORDS_COUNT_AT = 57;
 
-/** Smallest possible record: 1-byte length, attributes, and six 1-byte varints. */
+/**
+ * Smallest possible record: a 1-byte length, the attributes byte, and five 1-byte
+ * varints (timestamp delta, offset delta, key length -1, value length -1, 0 headers).
+ */
 const RECORD_BYTES_MIN = 7;
 const COMPRESSION_MASK = 0x07;
 const TRANSACTIONAL_FLAG = 0x10;
@@ -232,6 +235,7 @@ export function encodeBatch(records: readonly RecordInput[], opts: EncodeOptions
   });
   if (totalBytes - LOG_OVERHEAD > INT32_MAX) throw new InvalidRecordError('batch is too large to encode');
 
+  // #region encode-header
   // Pass 2: write.
   const buf = Buffer.alloc(totalBytes);
   writeInt64(buf, BASE_OFFSET_AT, baseOffset);
@@ -265,6 +269,7 @@ export function encodeBatch(records: readonly RecordInput[], opts: EncodeOptions
   assert.equal(p, totalBytes, 'encoded size must match the computed size');
   buf.writeUInt32BE(computeCrc(buf, totalBytes), CRC_AT);
   return buf;
+  // #endregion encode-header
 }
 
 /** CRC-32C of the checksummed range [attributes, end) of a batch of `end` bytes. */

@@ -107,11 +107,9 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   },
 
   decodeRequest(r: ByteReader) {
-    const count = r.i32('topicCount');
+    const count = r.nullableArrayCount('topicCount', TOPIC_NAME_BYTES_MIN);
     let topics: string[] | null = null;
-    if (count !== -1) {
-      if (count < 0) throw new ProtocolError(`topicCount: negative array count ${count}`);
-      if (count * TOPIC_NAME_BYTES_MIN > r.remaining) throw new ProtocolError(`topicCount: count ${count} does not fit the ${r.remaining} bytes left`);
+    if (count !== null) {
       topics = [];
       for (let i = 0; i < count; i++) topics.push(r.string('topic'));
     }

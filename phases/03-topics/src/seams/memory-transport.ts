@@ -29,10 +29,15 @@
  *   Bytes need not be whole frames: a sender may split or join frames across `send`s.
  * - Backpressure: bytes count as unsent from `send` until the receiving end takes them,
  *   which a paused `ServerLink` does not do, like a TCP window that closed. Once more
- *   than `linkBytesMax` bytes are unsent in one direction, `send` returns false (it
+ *   than `linkBytesMax` bytes are unsent in one direction (from the server end: more
+ *   than the listener's `unsentBytesMax`, if that is smaller), `send` returns false (it
  *   still takes the frame) and keeps returning false, with `sendBlocked` true, until the
- *   pipe is empty again; then the server end gets `drained`. A client end has no
- *   `drained` in the seam, only `send`'s result.
+ *   pipe is empty again; then the server end gets `drained`. `ServerLink.unsentBytes` is
+ *   what its pipe holds. A client end has no `drained` in the seam, only `send`'s result.
+ * - Frame progress: after a delivery task that leaves part of a frame in the server
+ *   end's decoder, the server end gets `partialFrame`, as over TCP. Every client in
+ *   `src/` sends each frame in one `send`, so over this network it never sees one; a
+ *   test that splits a frame across sends does.
  * - `pause()` stops delivery at once (frames the decoder already holds wait there, the
  *   rest wait in the pipe); `resume()` schedules delivery of what waited (TCP's
  *   `resume()` delivers the cut frames synchronously; here it is a scheduled task too).
@@ -98,12 +103,13 @@ export class MemoryNetworkError extends Error {
 /** What an end delivers to (the client's `FrameHandlers` padded with no-ops). */
 interface EndEvents {
   frame(frame: Buffer): void;
+  partialFrame(receivedBytes: number, frameBytes: number | null): void;
   ended(): void;
   drained(): void;
   closed(error: Error | null): void;
 }
 
-const IGNORE: EndEvents = { frame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
+const IGNORE: EndEvents = { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
 
 /** Marks the end of a pipe's stream (the sender's `close()`/`end()`). */
 const END_OF_STREAM = Symbol('end of stream');
@@ -112,6 +118,8 @@ const END_OF_STREAM = Symbol('end of stream');
 class Pipe {
   /** Frames (as sent, one copied buffer per `send`) and at most one end-of-stream, last. */
   readonly items: (Buffer | typeof END_OF_STREAM)[] = [];
+  /** Unsent bytes past which `send` returns false. */
+  readonly bytesMax: number;
   unsentBytes = 0;
   /** `send` returned false; cleared (with `drained`) when the pipe empties. */
   needDrain = false;
@@ -121,6 +129,10 @@ class Pipe {
   endTaken = false;
   /** A delivery task for this pipe is pending. */
   scheduled = false;
+
+  constructor(bytesMax: number) {
+    this.bytesMax = bytesMax;
+  }
 }
 
 /** One end of a link. */
@@ -168,9 +180,9 @@ class MemoryLink {
   constructor(id: number, net: Network, handlers: FrameHandlers, clientFrameBytesMax: number, listen: ListenOptions) {
     this.name = `memory:${id}`;
     this.#net = net;
-    const toServer = new Pipe();
-    const toClient = new Pipe();
-    const clientEvents: EndEvents = { frame: (f) => handlers.frame(f), ended: () => {}, drained: () => {}, closed: (e) => handlers.closed(e) };
+    const toServer = new Pipe(net.linkBytesMax);
+    const toClient = new Pipe(Math.min(net.linkBytesMax, listen.unsentBytesMax ?? Number.POSITIVE_INFINITY));
+    const clientEvents: EndEvents = { frame: (f) => handlers.frame(f), partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: (e) => handlers.closed(e) };
     this.#client = new End('client', new FrameDecoder(clientFrameBytesMax, CLIENT_FRAME_BYTES_MIN), toClient, toServer, clientEvents);
     this.#server = new End('server', new FrameDecoder(listen.frameBytesMax, listen.frameBytesMin), toServer, toClient, IGNORE);
     const client = this.#client;
@@ -184,6 +196,9 @@ class MemoryLink {
       peer: this.name,
       get sendBlocked() {
         return server.outbound.needDrain;
+      },
+      get unsentBytes() {
+        return server.outbound.unsentBytes;
       },
       send: (chunks) => this.#send(server, chunks),
       pause: () => {
@@ -225,7 +240,7 @@ class MemoryLink {
     if (bytes > 0) {
       out.items.push(Buffer.concat(chunks, bytes));
       out.unsentBytes += bytes;
-      if (out.unsentBytes > this.#net.linkBytesMax) out.needDrain = true;
+      if (out.unsentBytes > out.bytesMax) out.needDrain = true;
       this.#schedule(this.#peerOf(end));
     }
     return !out.needDrain;
@@ -274,13 +289,19 @@ class MemoryLink {
     this.#net.schedule(() => this.#deliver(receiver));
   }
 
-  /** A delivery task: hand out frames the decoder holds, then take the pipe's oldest item. */
+  /**
+   * A delivery task: hand out frames the decoder holds, then take the pipe's oldest item;
+   * report a frame left incomplete (to a server end).
+   */
   #deliver(receiver: End): void {
     const pipe = receiver.inbound;
     pipe.scheduled = false;
     if (!this.#handOut(receiver)) return;
     const item = pipe.items.shift();
-    if (item === undefined) return;
+    if (item === undefined) {
+      this.#reportPartial(receiver);
+      return;
+    }
     if (item === END_OF_STREAM) {
       pipe.endTaken = true;
       if (receiver.side === 'server') receiver.events.ended();
@@ -298,7 +319,15 @@ class MemoryLink {
       this.#closeIfDone(sender);
     }
     if (!this.#handOut(receiver)) return;
-    if (pipe.items.length > 0) this.#schedule(receiver);
+    this.#reportPartial(receiver);
+    if (pipe.items.length > 0 && !this.#dead && !receiver.closed) this.#schedule(receiver);
+  }
+
+  /** After a delivery that left part of a frame in a server end's decoder: `partialFrame`. */
+  #reportPartial(receiver: End): void {
+    if (receiver.side !== 'server' || this.#dead || receiver.closed || receiver.paused) return;
+    const held = receiver.decoder.bufferedBytes;
+    if (held > 0) receiver.events.partialFrame(held, receiver.decoder.nextFrameSize);
   }
 
   /**

@@ -5,7 +5,8 @@
  * makes sense for one process on a laptop. `resolveBrokerConfig` fills defaults and
  * rejects nonsense (a zero frame size, a negative timeout) before anything starts.
  */
-import type { LogConfig } from '../log/log.ts';
+import { DEFAULT_LOG_CONFIG, type LogConfig } from '../log/log.ts';
+import { TOPIC_NAME_LENGTH_MAX } from '../topics/names.ts';
 import { type RegistryLimits, resolveRegistryLimits } from '../topics/registry.ts';
 import { checkIntegerSetting, InvalidConfigError } from '../log/errors.ts';
 
@@ -21,8 +22,50 @@ export interface BrokerConfig {
   maxConnections: number;
   /** Requests read but not yet answered, per connection; at the bound the broker stops reading the socket. */
   maxInFlightPerConnection: number;
-  /** A connection with nothing in flight and no bytes received for this long is closed (Kafka `connections.max.idle.ms`). */
+  /**
+   * A connection with nothing in flight and no complete request or answer for this long is
+   * closed (Kafka `connections.max.idle.ms`). Bytes of a frame that never completes do not
+   * count as activity: a client dripping one byte a second is idle.
+   */
   idleTimeoutMs: number;
+  // Hostile clients (issue 12, attacks 1 and 4): answers never read, frames never finished.
+  /**
+   * Bytes of answers one connection may hold unwritten before the broker stops dispatching
+   * its requests and stops reading it, until the link drains or an answer is finished.
+   * Counted: answers handed to the link and not yet written to the peer (over TCP: not yet
+   * handed to the kernel), finished answers waiting behind an earlier one, and for each
+   * Fetch still being computed its cap, min(maxBytes, fetchBytesMax), plus room for its
+   * headers. A request is dispatched only while that sum is at most this, so the answers a
+   * connection holds never exceed this plus one answer (a Fetch's cap and headers; a first
+   * batch larger than the cap still comes back whole, and the few-dozen-byte answers of
+   * other APIs are not reserved ahead). Stops a client that pipelines Fetches and never
+   * reads the answers. Kafka has no exact equivalent: it mutes a connection from reading a
+   * request until the answer before it is sent, so it holds one answer per connection.
+   */
+  responseBytesMaxPerConnection: number;
+  /**
+   * Longest a request frame may take to arrive, from its first byte to its last; then the
+   * connection is closed with the reason logged. The clock stops while the broker itself
+   * holds the frame back (requests in flight at `maxInFlightPerConnection`, or waiting for
+   * room in `queuedRequestBytesMax`), not while the client is too slow to read its answers.
+   * Stops a slowloris client that drips a frame a byte at a time. Kafka has no equivalent
+   * (its idle timer is reset by any byte read).
+   */
+  requestReceiveMsMax: number;
+  /**
+   * Bytes of request frames still arriving, over all connections (Kafka
+   * `queued.max.request.bytes`, unbounded there by default). As in Kafka's memory pool, a
+   * frame is admitted by its size field as soon as those four bytes arrive, and an admitted
+   * frame is read to its end; one that does not fit waits, in arrival order, with its
+   * connection unread until admitted frames complete or close (meanwhile the kernel's
+   * receive buffer fills, TCP's window closes and the client's writes block). So frames
+   * still arriving never hold more than this, plus what the one socket read that brought a
+   * waiting frame's size field carried. Frames that arrive whole in one read are never held
+   * back. Unlike Kafka, a frame stops counting once whole (`maxInFlightPerConnection` bounds
+   * whole requests). At least `frameBytesMax`, so that any frame can be admitted. Stops many
+   * connections each holding an unfinished frame.
+   */
+  queuedRequestBytesMax: number;
   /** Largest accepted request frame, size field value (Kafka `socket.request.max.bytes`). */
   frameBytesMax: number;
   /** Upper bound on a Fetch's long-poll wait, whatever the client asks (Kafka caps by its request timeout). */
@@ -39,11 +82,42 @@ export interface BrokerConfig {
   autoCreateTopics: boolean;
   /** Partitions of an auto-created topic (Kafka `num.partitions`). */
   defaultPartitions: number;
+  /**
+   * Most topics one request may name (Metadata, duplicates counted; CreateTopics; Fetch),
+   * and one member may subscribe to (JoinGroup, phase 4); more is INVALID_REQUEST, before
+   * any of them is looked at. Kafka has no such bound (it relies on
+   * `socket.request.max.bytes` and request quotas). With Metadata's names deduplicated,
+   * its answer holds at most this many topics and `topicLimits.partitionsTotalMax` partitions.
+   */
+  requestTopicsMax: number;
+  /**
+   * Most array elements one request may carry, all its arrays together (topics,
+   * partitions, topic configs, a member's owned partitions, ...), checked by the decoder
+   * as each count is read, before those elements are decoded; more is INVALID_REQUEST.
+   * Without it the work of one request is bounded only by `frameBytesMax`: an 8 MiB frame
+   * holds 4 million empty strings. Kafka has no such bound.
+   */
+  requestItemsMax: number;
+  /**
+   * Largest response body the broker sends, for any API; an answer that would be larger
+   * is replaced by the API's error response, POLICY_VIOLATION (Kafka has no such bound; it
+   * bounds only Fetch, by `fetch.max.bytes`). At least `fetchBytesMax` plus the log's
+   * `batchBytesMax` plus {@link FETCH_PARTITION_OVERHEAD_BYTES}, so that a Fetch of one
+   * partition, all a consumer needs to make progress, is always answered.
+   */
+  responseBytesMax: number;
   /** Passed to `Log.open` for every partition (segment size, index interval, retention, batchBytesMax); a topic's own settings win. */
   log?: Partial<LogConfig>;
   /** Bounds on topics and partitions (topics/registry.ts). */
   topicLimits?: Partial<RegistryLimits>;
 }
+
+/**
+ * The most a one-partition Fetch answer holds besides its records: the response prefix
+ * (no error message), one topic of the longest legal name, one partition entry
+ * (protocol/fetch.ts). A Fetch's records are at most `fetchBytesMax` plus one batch.
+ */
+export const FETCH_PARTITION_OVERHEAD_BYTES = 2 + 2 + 4 + (2 + TOPIC_NAME_LENGTH_MAX) + 4 + (4 + 2 + 2 + 8 + 8 + 4);
 
 /** Defaults for everything except `dir`. */
 export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
@@ -52,12 +126,18 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   maxConnections: 1024,
   maxInFlightPerConnection: 64,
   idleTimeoutMs: 10 * 60_000,
+  responseBytesMaxPerConnection: 8 * 1024 * 1024,
+  requestReceiveMsMax: 30_000,
+  queuedRequestBytesMax: 64 * 1024 * 1024,
   frameBytesMax: 8 * 1024 * 1024,
   fetchWaitMsMax: 30_000,
   fetchBytesMax: 8 * 1024 * 1024,
   shutdownDeadlineMs: 10_000,
   autoCreateTopics: false,
   defaultPartitions: 1,
+  requestTopicsMax: 1000,
+  requestItemsMax: 10_000,
+  responseBytesMax: 16 * 1024 * 1024,
 };
 
 /**
@@ -76,7 +156,23 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('fetchWaitMsMax', 0);
   atLeast('fetchBytesMax', 1, 0x7fff_ffff);
   atLeast('shutdownDeadlineMs', 0);
+  atLeast('responseBytesMaxPerConnection', 1);
+  atLeast('requestReceiveMsMax', 1);
+  atLeast('queuedRequestBytesMax', 64);
+  if (config.queuedRequestBytesMax < config.frameBytesMax) {
+    throw new InvalidConfigError(`queuedRequestBytesMax (${config.queuedRequestBytesMax}) must be at least frameBytesMax (${config.frameBytesMax}), or a frame that large could never be admitted`);
+  }
   atLeast('defaultPartitions', 1);
+  atLeast('requestTopicsMax', 1);
+  atLeast('requestItemsMax', 1);
+  atLeast('responseBytesMax', 1, 0x7fff_ffff);
+  // Otherwise a consumer whose next batch makes the Fetch answer too large could never get past it.
+  const batchBytesMax = config.log?.batchBytesMax ?? DEFAULT_LOG_CONFIG.batchBytesMax;
+  if (config.responseBytesMax < config.fetchBytesMax + batchBytesMax + FETCH_PARTITION_OVERHEAD_BYTES) {
+    throw new InvalidConfigError(
+      `responseBytesMax (${config.responseBytesMax}) must be at least fetchBytesMax + log.batchBytesMax + ${FETCH_PARTITION_OVERHEAD_BYTES} (${config.fetchBytesMax} + ${batchBytesMax} + ${FETCH_PARTITION_OVERHEAD_BYTES})`,
+    );
+  }
   if (typeof config.autoCreateTopics !== 'boolean') throw new InvalidConfigError(`autoCreateTopics must be a boolean, got ${String(config.autoCreateTopics)}`);
   let topicLimits: RegistryLimits;
   try {

@@ -17,12 +17,22 @@
  *   acknowledged record survives a crash. Long-polling fetches are woken only then too.
  * - Names are checked before any lookup or creation (topics/names.ts): a bad name is
  *   INVALID_TOPIC_EXCEPTION and touches nothing; `__` topics are never written by clients.
+ *
+ * Bounded work and answers (issue 12): a request carries at most `requestItemsMax` array
+ * elements, checked by the decoder before it decodes them, and names at most
+ * `requestTopicsMax` topics, checked before any is looked at (else INVALID_REQUEST);
+ * Metadata answers each topic once, however often it is named; and no answer of any API
+ * is sent larger than `responseBytesMax` (the API's POLICY_VIOLATION response is sent
+ * instead). So a request's work is bounded by those counts, not only by its bytes. An error
+ * message quotes what the client sent only in part (`quoted`, topics/errors.ts), and an
+ * answer that cannot be encoded is a bug answered with UNKNOWN_SERVER_ERROR, never a
+ * dropped connection.
  */
 import type { Clock } from '../seams/clock.ts';
 import { OffsetOutOfRangeError } from '../log/errors.ts';
 import type { Partition, PartitionAppendResult } from '../topics/partition.ts';
 import type { PartitionManager } from '../topics/partitions.ts';
-import { InvalidTopicError, UnknownTopicOrPartitionError } from '../topics/errors.ts';
+import { InvalidTopicError, UnknownTopicOrPartitionError, quoted } from '../topics/errors.ts';
 import { isInternalTopic, topicNameProblem, validateTopicName } from '../topics/names.ts';
 import type { TopicSpec } from '../topics/registry.ts';
 import { type ApiCodec, type ResponseBase, encodeBareResponse } from '../protocol/api.ts';
@@ -32,7 +42,7 @@ import type { ByteReader } from '../protocol/bytes.ts';
 import { CreateTopics, type CreateTopicsRequest, type CreateTopicsResponse, settingsFromConfigs, configsFromSettings } from '../protocol/create-topics.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { Fetch, type FetchPartitionResult, type FetchRequest, type FetchResponse, fetchPartitionError } from '../protocol/fetch.ts';
-import { ApiKey, type RequestHeader } from '../protocol/header.ts';
+import { ApiKey, type RequestHeader, chunksBytes } from '../protocol/header.ts';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../protocol/list-offsets.ts';
 import { Metadata, type MetadataRequest, type MetadataResponse, type TopicMetadata } from '../protocol/metadata.ts';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../protocol/produce.ts';
@@ -55,6 +65,12 @@ export interface HandlerOptions {
   autoCreateTopics: boolean;
   /** Partitions of an auto-created topic (Kafka `num.partitions`). */
   defaultPartitions: number;
+  /** Most topics one request may name (Metadata: duplicates counted). */
+  requestTopicsMax: number;
+  /** Most array elements one request may carry, all arrays together (checked while decoding). */
+  requestItemsMax: number;
+  /** Largest response body sent, for any API. */
+  responseBytesMax: number;
 }
 
 /** An encoded response body, now or later. */
@@ -66,7 +82,7 @@ const NODE_ID = 0;
 /**
  * Runs requests against the broker's topics and partitions.
  * @example
- * const handler = new RequestHandler(partitions, realClock, { fetchWaitMsMax: 30_000, fetchBytesMax: 8 << 20, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error, autoCreateTopics: false, defaultPartitions: 1 });
+ * const handler = new RequestHandler(partitions, realClock, { fetchWaitMsMax: 30_000, fetchBytesMax: 8 << 20, advertisedHost: '127.0.0.1', advertisedPort: 9092, logger: console.error, autoCreateTopics: false, defaultPartitions: 1, requestTopicsMax: 1000, requestItemsMax: 10_000, responseBytesMax: 16 << 20 });
  * const body = await handler.handle(header, reader);
  */
 export class RequestHandler {
@@ -114,6 +130,8 @@ export class RequestHandler {
       if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
       return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
     }
+    // Answered like any other malformed field: the request's own error response.
+    if (header.clientIdProblem !== undefined) return api.encodeResponse(api.errorResponse(ErrorCode.INVALID_REQUEST, header.clientIdProblem));
     switch (header.apiKey) {
       case ApiKey.Produce:
         return this.#run(Produce, body, (req) => this.#produce(req));
@@ -134,12 +152,29 @@ export class RequestHandler {
 
   /** Decode, run, encode; turn every exception into an error response of the same API. */
   #run<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (req: Req) => Res | Promise<Res>): ResponseBody {
+    body.limitItems(this.#options.requestItemsMax);
     const fail = (err: unknown): Buffer[] => {
       const errorCode = errorCodeFor(err);
       if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
         this.#options.logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
-      return api.encodeResponse(api.errorResponse(errorCode, errorMessageFor(err)));
+      // Messages quote client strings only in part (topics/errors.ts); the cut is for any that would not.
+      const message = errorMessageFor(err);
+      return api.encodeResponse(api.errorResponse(errorCode, message.length > 1024 ? `${message.slice(0, 1024)}…` : message));
+    };
+    const encode = (res: Res): Buffer[] => {
+      let out: Buffer[];
+      try {
+        out = api.encodeResponse(res);
+      } catch (err) {
+        // A string the handler should have refused on the way in: a bug, but the client still gets an answer.
+        this.#options.logger(`${api.name} answer could not be encoded: ${errorMessageFor(err)}`);
+        return api.encodeResponse(api.errorResponse(ErrorCode.UNKNOWN_SERVER_ERROR, `the ${api.name} answer could not be encoded`));
+      }
+      const bytes = chunksBytes(out);
+      if (bytes <= this.#options.responseBytesMax) return out;
+      const message = `the ${api.name} answer would be ${bytes} bytes, more than responseBytesMax (${this.#options.responseBytesMax}); ask for less`;
+      return api.encodeResponse(api.errorResponse(ErrorCode.POLICY_VIOLATION, message));
     };
     let result: Res | Promise<Res>;
     try {
@@ -147,10 +182,11 @@ export class RequestHandler {
     } catch (err) {
       return fail(err);
     }
-    if (result instanceof Promise) return result.then((res) => api.encodeResponse(res), fail);
-    return api.encodeResponse(result);
+    if (result instanceof Promise) return result.then(encode, fail);
+    return encode(result);
   }
 
+  // #region produce
   #produce(req: ProduceRequest): ProduceResponse | Promise<ProduceResponse> {
     if (req.acks !== -1 && req.acks !== 1) {
       return Produce.errorResponse(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1 or 1, got ${req.acks}`);
@@ -173,6 +209,7 @@ export class RequestHandler {
   #append(partition: Partition, batches: Buffer[]): Promise<ProduceResponse> {
     return this.#acknowledge(partition, partition.appendBatches(batches));
   }
+  // #endregion produce
 
   async #acknowledge(partition: Partition, appended: Promise<PartitionAppendResult>): Promise<ProduceResponse> {
     const log = partition.log;
@@ -210,11 +247,13 @@ export class RequestHandler {
   }
 
   #fetch(req: FetchRequest): FetchResponse | Promise<FetchResponse> {
+    const tooMany = this.#tooManyTopics('Fetch', req.topics.length);
+    if (tooMany !== null) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, tooMany);
     if (req.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxBytes must be > 0, got ${req.maxBytes}`);
     if (req.maxWaitMs < 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `maxWaitMs must be >= 0, got ${req.maxWaitMs}`);
     for (const t of req.topics) {
       for (const p of t.partitions) {
-        if (p.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `${t.topic}-${p.partition}: partitionMaxBytes must be > 0, got ${p.maxBytes}`);
+        if (p.maxBytes <= 0) return Fetch.errorResponse(ErrorCode.INVALID_REQUEST, `${quoted(t.topic)}-${p.partition}: partitionMaxBytes must be > 0, got ${p.maxBytes}`);
       }
     }
     const waitMs = Math.min(req.maxWaitMs, this.#options.fetchWaitMsMax);
@@ -299,14 +338,20 @@ export class RequestHandler {
   #metadata(req: MetadataRequest): MetadataResponse | Promise<MetadataResponse> {
     const { advertisedHost: host, advertisedPort: port } = this.#options;
     const brokers = [{ nodeId: NODE_ID, host, port }];
-    const names = req.topics ?? this.#partitions.topics().map((t) => t.name);
+    if (req.topics !== null) {
+      const tooMany = this.#tooManyTopics('Metadata', req.topics.length);
+      if (tooMany !== null) return Metadata.errorResponse(ErrorCode.INVALID_REQUEST, `${tooMany}; name fewer, or ask for all`);
+    }
+    // Each topic once, in the order first named (Kafka takes a set too): a topic named
+    // 100,000 times is answered once, not with 100,000 copies of its partitions.
+    const names = req.topics === null ? this.#partitions.topics().map((t) => t.name) : [...new Set(req.topics)];
     // Topics to create first: named, legal, missing, not internal, and both sides allow it.
     const missing = req.allowAutoTopicCreation && this.#options.autoCreateTopics
       ? names.filter((n) => topicNameProblem(n) === null && !isInternalTopic(n) && this.#partitions.topic(n) === undefined)
       : [];
     const answer = (): MetadataResponse => ({ errorCode: ErrorCode.NONE, errorMessage: null, brokers, topics: names.map((n) => this.#topicMetadata(n)) });
     if (missing.length === 0) return answer();
-    const creations = [...new Set(missing)].map((n) => (this.#creating.get(n) ?? this.#autoCreate(n)).catch(() => undefined));
+    const creations = missing.map((n) => (this.#creating.get(n) ?? this.#autoCreate(n)).catch(() => undefined));
     return Promise.all(creations).then(answer);
   }
 
@@ -327,6 +372,8 @@ export class RequestHandler {
 
   /** Create each topic on its own (one bad topic does not stop the others), in request order. */
   async #createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    const tooMany = this.#tooManyTopics('CreateTopics', req.topics.length);
+    if (tooMany !== null) return CreateTopics.errorResponse(ErrorCode.INVALID_REQUEST, tooMany);
     if (this.#shuttingDown) return CreateTopics.errorResponse(ErrorCode.BROKER_NOT_AVAILABLE, 'broker is shutting down');
     const topics: CreateTopicsResponse['topics'] = [];
     for (const t of req.topics) {
@@ -341,6 +388,12 @@ export class RequestHandler {
       }
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, topics };
+  }
+
+  /** Why a request naming `count` topics is refused (over `requestTopicsMax`), or null. */
+  #tooManyTopics(api: string, count: number): string | null {
+    const max = this.#options.requestTopicsMax;
+    return count > max ? `${api} names ${count} topics, more than requestTopicsMax (${max})` : null;
   }
 
   #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {

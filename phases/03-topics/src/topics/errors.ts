@@ -6,7 +6,26 @@
  * catches `TopicExistsError` rather than parsing a message. A bad per-topic setting
  * reuses the log's `InvalidConfigError` (40) and a failed registry write its
  * `StorageError` (56).
+ *
+ * A message names what the client sent through {@link quoted}, never whole: a name may be
+ * anything up to 32,767 bytes, and a message that quoted it whole would be longer than a
+ * string on the wire may be, so the answer could not be sent at all (issue 12).
  */
+
+/** Characters of a client's string that an error message quotes; the rest is cut. */
+export const QUOTED_CHARS_MAX = 64;
+
+/**
+ * A string from a client as an error message shows it: JSON-quoted (so control characters
+ * and quotes are visible) and, past {@link QUOTED_CHARS_MAX} characters, cut there with
+ * its size after it. At most about 400 bytes, whatever was sent.
+ * @example quoted('orders')          // '"orders"'
+ * @example quoted('x'.repeat(32767)) // '"xxxx…x"… (32767 bytes)', 64 x's
+ */
+export function quoted(s: string): string {
+  if (s.length <= QUOTED_CHARS_MAX) return JSON.stringify(s);
+  return `${JSON.stringify(s.slice(0, QUOTED_CHARS_MAX))}… (${Buffer.byteLength(s, 'utf8')} bytes)`;
+}
 
 /** Kafka's numeric error codes for the conditions this phase adds. */
 export const TOPIC_ERROR_CODES = {
@@ -50,7 +69,7 @@ export class InvalidTopicError extends TopicError {
   /** The rejected name, exactly as received (may contain anything). */
   readonly topic: string;
   constructor(topic: string, reason: string) {
-    super('INVALID_TOPIC_EXCEPTION', `invalid topic name ${JSON.stringify(topic)}: ${reason}`);
+    super('INVALID_TOPIC_EXCEPTION', `invalid topic name ${quoted(topic)}: ${reason}`);
     this.topic = topic;
   }
 }
@@ -64,7 +83,7 @@ export class UnknownTopicOrPartitionError extends TopicError {
   constructor(topic: string, partition?: number) {
     super(
       'UNKNOWN_TOPIC_OR_PARTITION',
-      partition === undefined ? `unknown topic ${JSON.stringify(topic)}` : `unknown topic or partition ${topic}-${partition}`,
+      partition === undefined ? `unknown topic ${quoted(topic)}` : `unknown topic or partition ${topic.length <= QUOTED_CHARS_MAX ? topic : quoted(topic)}-${partition}`,
     );
     this.topic = topic;
     this.partition = partition;
@@ -76,7 +95,7 @@ export class TopicExistsError extends TopicError {
   /** The topic named in the request. */
   readonly topic: string;
   constructor(topic: string) {
-    super('TOPIC_ALREADY_EXISTS', `topic ${JSON.stringify(topic)} already exists`);
+    super('TOPIC_ALREADY_EXISTS', `topic ${quoted(topic)} already exists`);
     this.topic = topic;
   }
 }

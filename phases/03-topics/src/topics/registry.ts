@@ -283,6 +283,7 @@ export class TopicRegistry {
    * @example
    * await registry.create({ name: 'orders', partitions: 3 });
    */
+  // #region atomic-update
   async create(spec: TopicSpec, opts: { internal?: boolean } = {}): Promise<TopicSpec> {
     const run = this.#tail.then(async () => {
       if (this.#failure !== null) {
@@ -325,4 +326,5 @@ export class TopicRegistry {
     await this.#storage.rename(tempPath, path);
     await this.#storage.syncDir(this.#dir);
   }
+  // #endregion atomic-update
 }

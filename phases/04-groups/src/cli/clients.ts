@@ -13,7 +13,7 @@ import { type ConsumedRecord, Consumer } from '../client/consumer.ts';
 import { Producer, type RecordMetadata } from '../client/producer.ts';
 import { BROKER_DEFAULTS } from '../server/config.ts';
 import type { Seams } from '../seams/real.ts';
-import { type Command, CommandError, type OptionValues, UsageError, firstLine, integerOption, writeOut } from './options.ts';
+import { type Command, CommandError, type OptionValues, announcePid, UsageError, firstLine, integerOption, writeOut } from './options.ts';
 
 /** `produce` stops reading stdin while the producer holds more than this many unacknowledged bytes. */
 const PRODUCE_BUFFER_BYTES_HIGH = 8 * 1024 * 1024;
@@ -149,6 +149,7 @@ export function clientCommands(seams: Seams): ClientCommands {
         clientId: 'cli-consume',
       });
       await consumer.connect();
+      if (follow) announcePid(); // it runs until stopped: say which process to stop
       // One partition reads like phase 2's single log; several need the partition and key.
       const several = consumer.partitions.length > 1;
       if (several && values.from !== undefined) {

@@ -24,7 +24,7 @@ import { type TopicPartition, tpKey } from '../topics/partition.ts';
 import { ListGroups } from '../protocol/list-groups.ts';
 import type { Seams } from '../seams/real.ts';
 import { clientAddress, requireTopic } from './clients.ts';
-import { type Command, type OptionValues, UsageError, integerOption, writeOut } from './options.ts';
+import { type Command, type OptionValues, UsageError, announcePid, integerOption, writeOut } from './options.ts';
 
 /** Options of `consume --group`. */
 export interface GroupConsumeOptions {
@@ -165,6 +165,8 @@ async function consumeAsMember(values: OptionValues, seams: Seams): Promise<void
   const abort = (): void => stop.abort();
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
+  // Once it has joined, it runs until stopped: say first which process to `kill` (or `kill -9`).
+  let announced = false;
   try {
     await consumeWithGroup(
       {
@@ -178,7 +180,11 @@ async function consumeAsMember(values: OptionValues, seams: Seams): Promise<void
         signal: stop.signal,
       },
       (line) => writeOut(`${line}\n`),
-      (line) => process.stderr.write(`${line}\n`),
+      (line) => {
+        if (!announced) announcePid();
+        announced = true;
+        process.stderr.write(`${line}\n`);
+      },
     );
   } finally {
     process.off('SIGINT', abort);

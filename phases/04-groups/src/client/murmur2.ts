@@ -14,6 +14,7 @@ const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 const R = 24;
 
+// #region murmur2
 /**
  * Kafka's `Utils.murmur2`: a signed 32-bit hash of `data`.
  * @example
@@ -46,6 +47,7 @@ export function murmur2(data: Uint8Array): number {
   h ^= h >>> 15;
   return h | 0;
 }
+// #endregion murmur2
 
 /**
  * Kafka's `Utils.toPositive`: clear the sign bit (not `Math.abs`, which overflows for

@@ -43,6 +43,7 @@ export class StickyPartitioner implements KeylessPartitioner {
     this.#random = random;
   }
 
+  // #region sticky
   /**
    * The current sticky partition of `topic` (in [0, numPartitions)).
    * @example
@@ -72,6 +73,7 @@ export class StickyPartitioner implements KeylessPartitioner {
     const other = randomInt(this.#random, numPartitions - 1);
     this.#current.set(topic, other >= sentPartition ? other + 1 : other);
   }
+  // #endregion sticky
 }
 
 /**
@@ -94,6 +96,7 @@ export class RoundRobinPartitioner implements KeylessPartitioner {
   onNewBatch(): void {}
 }
 
+// #region choose
 /** What the partitioner needs to know about one record. */
 export interface PartitionInput {
   readonly topic: string;
@@ -117,3 +120,4 @@ export function choosePartition(record: PartitionInput, numPartitions: number, s
   if (record.key !== undefined && record.key !== null) return partitionForKey(record.key, numPartitions);
   return sticky.partition(record.topic, numPartitions);
 }
+// #endregion choose

@@ -312,6 +312,7 @@ export class Producer {
     this.#append(topic, partition, numPartitions, record, size, call, index);
   }
 
+  // #region per-partition
   #append(topic: string, partition: number, numPartitions: number, record: RecordInput, size: number, call: SendCall, index: number): void {
     const key = batchKey(topic, partition);
     let batch = this.#open.get(key);
@@ -346,6 +347,7 @@ export class Producer {
     this.#ready.push(batch);
     return batch;
   }
+  // #endregion per-partition
 
   /** Wake `flush()` callers to re-check whether everything is answered. */
   #wakeIfIdle(): void {

@@ -86,6 +86,7 @@ export function assign(
     owned.set(id, mine);
   }
 
+  // #region quotas
   // Quotas: the `n mod m` extra slots go to the biggest current owners.
   const floor = Math.floor(allPartitions.length / memberIds.length);
   const extra = allPartitions.length % memberIds.length;
@@ -116,4 +117,5 @@ export function assign(
   }
   for (const list of result.values()) list.sort(compareTopicPartitions);
   return result;
+  // #endregion quotas
 }

@@ -47,6 +47,7 @@ export interface CooperativeRound {
  * cooperativeRound(target, owned);
  * // assignment: a → [t0], b → [] ; revoked: a → [t1] ; pending: [t1]
  */
+// #region round
 export function cooperativeRound(
   target: Assignment,
   owned: ReadonlyMap<string, readonly TopicPartition[]>,
@@ -73,3 +74,4 @@ export function cooperativeRound(
   }
   return { assignment, revoked, pending };
 }
+// #endregion round

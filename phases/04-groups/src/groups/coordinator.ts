@@ -18,6 +18,7 @@
 import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { checkIntegerSetting } from '../log/errors.ts';
 import { ErrorCode } from '../protocol/errors.ts';
+import { stringArrayBytes } from '../protocol/group-fields.ts';
 import type { Random } from '../seams/random.ts';
 import type { TopicPartition } from '../topics/partition.ts';
 import {
@@ -40,6 +41,19 @@ export interface CoordinatorConfig extends GroupConfig {
   /** Longest metadata string on one committed offset, in bytes (Kafka:
    * offset.metadata.max.bytes). */
   offsetMetadataBytesMax: number;
+  /**
+   * Most bytes of metadata one member may hold: its client id and its subscription, as
+   * its JoinGroup carries them ({@link memberMetadataBytes}); a JoinGroup with more is
+   * INVALID_REQUEST. Kafka has no such bound: `group.max.size` counts members, not bytes.
+   */
+  memberMetadataBytesMax: number;
+  /**
+   * Most bytes of metadata all members of all groups may hold together; a JoinGroup that
+   * would pass it is POLICY_VIOLATION (like `groupsMax`: the broker is full, not the
+   * request wrong). With `memberMetadataBytesMax` this bounds what members cost in bytes,
+   * where `membersMax` and `groupsMax` bound them only in count. Kafka has none.
+   */
+  memberMetadataBytesTotalMax: number;
 }
 
 /** Defaults for {@link CoordinatorConfig}. */
@@ -48,6 +62,8 @@ export const defaultCoordinatorConfig: CoordinatorConfig = {
   groupsMax: 10_000,
   groupIdLengthMax: 255,
   offsetMetadataBytesMax: 4096,
+  memberMetadataBytesMax: 256 * 1024,
+  memberMetadataBytesTotalMax: 64 * 1024 * 1024,
 };
 
 /**
@@ -69,7 +85,21 @@ export function resolveCoordinatorConfig(partial: Partial<CoordinatorConfig> = {
   // Both travel as i16-length strings (protocol/bytes.ts), so 32,767 is the most they can be.
   check('groupIdLengthMax', 1, 0x7fff);
   check('offsetMetadataBytesMax', 0, 0x7fff);
+  check('memberMetadataBytesMax', 1);
+  // Otherwise a member the per-member bound allows could never join.
+  check('memberMetadataBytesTotalMax', c.memberMetadataBytesMax);
   return c;
+}
+
+/**
+ * The bytes a member's metadata takes, counted as its JoinGroup carries them: the client
+ * id's UTF-8 and the subscription as a string array (a 2-byte length per topic,
+ * protocol/group-fields.ts). What `memberMetadataBytesMax` and
+ * `memberMetadataBytesTotalMax` bound.
+ * @example memberMetadataBytes({ clientId: 'c1', topics: ['orders'] }) // 2 + 4 + 2 + 6 = 14
+ */
+export function memberMetadataBytes(member: { readonly clientId: string; readonly topics: readonly string[] }): number {
+  return Buffer.byteLength(member.clientId, 'utf8') + stringArrayBytes(member.topics);
 }
 
 /** What the coordinator needs from the broker. */
@@ -95,6 +125,8 @@ export interface JoinRequest {
 /** A JoinGroup answer. */
 export interface JoinResult {
   readonly error: number;
+  /** Why, in words, when `error` alone does not say (INVALID_SESSION_TIMEOUT: the range). */
+  readonly message?: string;
   readonly generation: number;
   readonly memberId: string;
   readonly leaderId: string;
@@ -146,6 +178,8 @@ export class GroupCoordinator {
   #nextToken = 1;
   #delivery: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Member metadata bytes held by all groups (the sum of `Group.metadataBytes`). */
+  #metadataBytes = 0;
 
   constructor(deps: CoordinatorDeps) {
     this.#deps = deps;
@@ -157,10 +191,27 @@ export class GroupCoordinator {
     const reject = (error: number): JoinResult => ({ error, generation: -1, memberId: req.memberId, leaderId: '', members: [] });
     const invalid = this.#checkGroupId(groupId);
     if (invalid !== null) return reject(invalid);
+    const { memberMetadataBytesMax: perMember, memberMetadataBytesTotalMax: total } = this.#config;
+    const metadataBytes = memberMetadataBytes(req);
+    if (metadataBytes > perMember) {
+      return { ...reject(ErrorCode.INVALID_REQUEST), message: `member metadata (client id and subscription) of ${metadataBytes} bytes is more than memberMetadataBytesMax (${perMember})` };
+    }
     const group = this.#group(groupId, true);
     if (group === undefined) return reject(ErrorCode.POLICY_VIOLATION);
-    const r = await this.#request(group, (token) => ({ type: 'join', token, ...req }));
-    return r.type === 'join' ? r : reject(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    // A rejoining member's new metadata replaces what it held.
+    const held = this.#metadataBytes - group.memberMetadataBytes(req.memberId);
+    if (held + metadataBytes > total) {
+      return { ...reject(ErrorCode.POLICY_VIOLATION), message: `the groups hold ${held} bytes of member metadata; ${metadataBytes} more would pass memberMetadataBytesTotalMax (${total})` };
+    }
+    const r = await this.#request(group, (token) => ({ type: 'join', token, ...req, metadataBytes }));
+    if (r.type !== 'join') return reject(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (r.error !== ErrorCode.INVALID_SESSION_TIMEOUT) return r;
+    const { sessionTimeoutMsMin, sessionTimeoutMsMax, rebalanceTimeoutMsMax } = this.#config;
+    const message =
+      `session timeout ${req.sessionTimeoutMs} ms must be in [${sessionTimeoutMsMin}, ${sessionTimeoutMsMax}] ` +
+      `and rebalance timeout ${req.rebalanceTimeoutMs} ms in [1, ${rebalanceTimeoutMsMax}] ` +
+      `(serve sets the session range: --group-min-session-timeout-ms, --group-max-session-timeout-ms)`;
+    return { ...r, message };
   }
 
   /** SyncGroup: this member's assignment in `generation`. */
@@ -181,6 +232,7 @@ export class GroupCoordinator {
     return await this.#simple(groupId, (token) => ({ type: 'leave', token, memberId }));
   }
 
+  // #region commit
   /**
    * OffsetCommit: fenced by member id and generation (group.ts), then stored durably.
    * Resolves once the offsets are fsynced; one result per partition, in request order.
@@ -198,6 +250,7 @@ export class GroupCoordinator {
     }
     return results;
   }
+  // #endregion commit
 
   /** OffsetFetch: committed offsets of `partitions`, or of every partition the group
    * has committed when `partitions` is null. Needs no membership (anyone may look). */
@@ -245,6 +298,16 @@ export class GroupCoordinator {
     return r.type === 'join' || r.type === 'sync' ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.error;
   }
 
+  /** Bytes of member metadata all groups hold now (bounded by `memberMetadataBytesTotalMax`). */
+  get memberMetadataBytes(): number {
+    return this.#metadataBytes;
+  }
+
+  /** INVALID_GROUP_ID for an id no group can have (empty, or over `groupIdLengthMax`), else null. */
+  groupIdError(groupId: string): number | null {
+    return this.#checkGroupId(groupId);
+  }
+
   #checkGroupId(groupId: string): number | null {
     return groupId.length === 0 || groupId.length > this.#config.groupIdLengthMax ? ErrorCode.INVALID_GROUP_ID : null;
   }
@@ -269,7 +332,7 @@ export class GroupCoordinator {
     const { random, store, partitionsOf } = this.#deps;
     const group = new Group(groupId, {
       partitionsOf,
-      newMemberId: (clientId) => `${clientId.slice(0, 64) || 'consumer'}-${randomHex(random)}`,
+      newMemberId: (clientId) => `${memberIdPrefix(clientId) || 'consumer'}-${randomHex(random)}`,
       config: this.#config,
       generation: store.generation(groupId),
     });
@@ -285,6 +348,7 @@ export class GroupCoordinator {
     }
   }
 
+  // #region feed
   async #request(group: Group, make: (token: number) => GroupInput): Promise<GroupResponse> {
     const token = this.#nextToken++;
     const answered = new Promise<GroupResponse>((resolve) => this.#waiting.set(token, resolve));
@@ -294,7 +358,9 @@ export class GroupCoordinator {
 
   #feed(group: Group, input: GroupInput): void {
     const { clock, store } = this.#deps;
+    const before = group.metadataBytes;
     const ready = group.handle(input, clock.now());
+    this.#metadataBytes += group.metadataBytes - before;
     this.#schedule(group);
     this.#delivery = this.#delivery.then(async () => {
       let responses = ready.responses;
@@ -313,6 +379,7 @@ export class GroupCoordinator {
       }
     });
   }
+  // #endregion feed
 
   /** Keep exactly one timer per group, at the deadline its state machine names. */
   #schedule(group: Group): void {
@@ -328,6 +395,18 @@ export class GroupCoordinator {
     }, deadlineMs - clock.now());
     this.#timers.set(group.groupId, timer);
   }
+}
+
+/**
+ * The first 64 characters of a client id, for a member id, without cutting a surrogate
+ * pair in half: a lone half has no UTF-8, so the id the client got back would not be the
+ * one the coordinator keeps, and none of its requests would find it.
+ * @example memberIdPrefix('a'.repeat(63) + '😀') // 63 a's, not 63 a's and half an emoji
+ */
+function memberIdPrefix(clientId: string): string {
+  const cut = clientId.slice(0, 64);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
 /** 48 random bits as 12 hex digits, from the Random seam. */

@@ -96,6 +96,9 @@ export type GroupInput =
       readonly owned: readonly TopicPartition[];
       readonly sessionTimeoutMs: number;
       readonly rebalanceTimeoutMs: number;
+      /** The bytes of metadata the caller accounts to this member (coordinator.ts counts its
+       * client id and subscription); 0 if not given. The group keeps the sum ({@link Group.metadataBytes}). */
+      readonly metadataBytes?: number;
     }
   | { readonly type: 'sync'; readonly token: number; readonly memberId: string; readonly generation: number }
   | { readonly type: 'heartbeat'; readonly token: number; readonly memberId: string; readonly generation: number }
@@ -104,6 +107,7 @@ export type GroupInput =
   | { readonly type: 'commit'; readonly token: number; readonly memberId: string; readonly generation: number }
   | { readonly type: 'tick' };
 
+// #region ready
 /** A response to one request, routed by `token`. */
 export type GroupResponse =
   | {
@@ -129,6 +133,7 @@ export interface GroupReady {
   readonly persistGeneration?: number;
   readonly responses: GroupResponse[];
 }
+// #endregion ready
 
 /** One member, as `describe()` shows it. */
 export interface MemberDescription {
@@ -164,6 +169,8 @@ interface Member {
   joinToken: number | null;
   /** Has fetched its assignment of the current generation. */
   synced: boolean;
+  /** What its last JoinGroup said its metadata takes (`metadataBytes` of the input). */
+  metadataBytes: number;
 }
 
 /** Options a {@link Group} needs from its environment (read-only queries). */
@@ -203,6 +210,8 @@ export class Group {
   #joinNotBeforeMs = 0;
   /** The last cooperative round held partitions back: rebalance again once all synced. */
   #followUpPending = false;
+  /** The sum of the members' `metadataBytes`. */
+  #metadataBytes = 0;
 
   constructor(groupId: string, deps: GroupDeps) {
     this.groupId = groupId;
@@ -224,6 +233,16 @@ export class Group {
   /** Number of members. */
   get size(): number {
     return this.#members.size;
+  }
+
+  /** The metadata bytes all members hold together (the sum of their joins' `metadataBytes`). */
+  get metadataBytes(): number {
+    return this.#metadataBytes;
+  }
+
+  /** The metadata bytes one member holds; 0 for an id that is not a member. */
+  memberMetadataBytes(memberId: string): number {
+    return this.#members.get(memberId)?.metadataBytes ?? 0;
   }
 
   /**
@@ -327,8 +346,10 @@ export class Group {
         assignment: [],
         joinToken: null,
         synced: false,
+        metadataBytes: input.metadataBytes ?? 0,
       };
       this.#members.set(memberId, member);
+      this.#metadataBytes += member.metadataBytes;
     } else {
       member = this.#members.get(input.memberId);
       if (member === undefined) {
@@ -342,6 +363,8 @@ export class Group {
       member.topics = topics;
       member.sessionTimeoutMs = input.sessionTimeoutMs;
       member.rebalanceTimeoutMs = input.rebalanceTimeoutMs;
+      this.#metadataBytes += (input.metadataBytes ?? 0) - member.metadataBytes;
+      member.metadataBytes = input.metadataBytes ?? 0;
       member.lastHeardMs = nowMs;
       if (member.joinToken !== null) {
         // A retried JoinGroup replaces the one being held.
@@ -388,6 +411,7 @@ export class Group {
     if (this.#members.size > 0) this.#startRebalance(nowMs);
   }
 
+  // #region fence
   #checkCommit(input: Extract<GroupInput, { type: 'commit' }>, nowMs: number): GroupErrorCode {
     const error = this.#fence(input.memberId, input.generation, nowMs);
     if (error !== GroupError.NONE) return error;
@@ -409,6 +433,7 @@ export class Group {
     if (generation !== this.#generation) return GroupError.ILLEGAL_GENERATION;
     return GroupError.NONE;
   }
+  // #endregion fence
 
   #startRebalance(nowMs: number): void {
     if (this.#state === 'PreparingRebalance') return;
@@ -444,6 +469,7 @@ export class Group {
 
   #remove(member: Member, out: Mutable): void {
     this.#members.delete(member.memberId);
+    this.#metadataBytes -= member.metadataBytes;
     if (member.joinToken !== null) {
       out.responses.push({ type: 'join', token: member.joinToken, error: GroupError.UNKNOWN_MEMBER_ID, generation: -1, memberId: member.memberId, leaderId: '', members: [] });
     }
@@ -451,6 +477,7 @@ export class Group {
     if (this.#members.size === 0) this.#state = 'Empty';
   }
 
+  // #region complete-join
   #maybeCompleteJoin(nowMs: number, out: Mutable): void {
     if (this.#state !== 'PreparingRebalance' || nowMs < this.#joinNotBeforeMs) return;
     if (!this.#allJoined() && nowMs < this.#joinDeadlineMs) return;
@@ -486,6 +513,7 @@ export class Group {
       }
     }
   }
+  // #endregion complete-join
 }
 
 interface Mutable {

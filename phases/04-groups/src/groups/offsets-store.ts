@@ -293,6 +293,7 @@ export class OffsetsStore {
     }
   }
 
+  // #region compact
   async #compact(nowMs: number): Promise<void> {
     const number = Number(LOG_NAME.exec(this.#logName)?.[1] ?? 0) + 1;
     const nextName = `log-${number}`;
@@ -320,6 +321,7 @@ export class OffsetsStore {
     await this.#storage.remove(oldDir);
     await this.#storage.syncDir(this.#dir);
   }
+  // #endregion compact
 }
 
 function toRecordInput(r: OffsetsRecord, nowMs: number): RecordInput {

@@ -13,9 +13,14 @@
  * `ByteReader` is where untrusted input meets the code: every length and count is checked
  * against the bytes actually left in the frame *before* anything is allocated, so a
  * 20-byte frame claiming a 4-billion-element array costs nothing but a `ProtocolError`.
+ * A string must be UTF-8: bytes that are not are a `ProtocolError` too, never silently
+ * replaced by U+FFFD, so every string the broker decodes re-encodes to exactly the bytes
+ * it arrived as (at most 32,767) and can always be sent back, and two different byte
+ * strings never decode to the same name.
  * Every read names its field; the name goes into error messages and, when a trace callback
  * is given, into the annotated hex dumps of the `demo` command.
  */
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from './errors.ts';
 
 const TWO_POW_32 = 2 ** 32;
@@ -36,6 +41,9 @@ export class ByteReader {
   readonly #end: number;
   readonly #trace: FieldTrace | undefined;
   #pos: number;
+  /** Array elements this reader may still accept, all arrays together ({@link limitItems}). */
+  #itemsLeft = Number.POSITIVE_INFINITY;
+  #itemsMax = Number.POSITIVE_INFINITY;
 
   constructor(buf: Buffer, start = 0, end = buf.length, trace?: FieldTrace) {
     this.#buf = buf;
@@ -94,13 +102,24 @@ export class ByteReader {
     return this.#traced(field, at, value);
   }
 
-  /** A nullable string (i16 length, -1 = null). */
-  nullableString(field: string): string | null {
+  /**
+   * A nullable string (i16 length, -1 = null) of UTF-8. Bytes that are not UTF-8 are a
+   * `ProtocolError`, unless `onNotUtf8` is given: then it is called with the problem and
+   * the string reads as null (the request header's client id, which must not make a
+   * request unanswerable; header.ts).
+   */
+  nullableString(field: string, onNotUtf8?: (problem: string) => void): string | null {
     const start = this.#pos;
     const length = this.#length(field, 2);
     if (length < 0) return this.#traced(field, start, null);
     const at = this.#need(field, length);
-    return this.#traced(field, start, this.#buf.toString('utf8', at, at + length));
+    const raw = this.#buf.subarray(at, at + length);
+    const s = raw.toString('utf8');
+    if (isUtf8Decoding(s, raw)) return this.#traced(field, start, s);
+    const problem = `${field}: the ${length} bytes at position ${at} are not UTF-8`;
+    if (onNotUtf8 === undefined) throw new ProtocolError(problem);
+    onNotUtf8(problem);
+    return this.#traced(field, start, null);
   }
 
   /** A non-null string. */
@@ -120,18 +139,48 @@ export class ByteReader {
   }
 
   /**
-   * An array count (i32), checked so that `count * elementBytesMin` bytes are really left:
-   * the caller may then allocate `count` elements without trusting the sender.
+   * An array count (i32), checked so that `count * elementBytesMin` bytes are really left
+   * and that it stays within {@link limitItems}: the caller may then allocate and decode
+   * `count` elements without trusting the sender.
    */
   arrayCount(field: string, elementBytesMin: number): number {
     const at = this.#pos;
     const count = this.i32(field);
     if (count < 0) throw new ProtocolError(`${field}: negative array count ${count} at position ${at}`);
+    return this.#checkCount(field, count, elementBytesMin);
+  }
+
+  /** An array count that may be -1 for null (Metadata's "every topic"), checked like {@link arrayCount}. */
+  nullableArrayCount(field: string, elementBytesMin: number): number | null {
+    const at = this.#pos;
+    const count = this.i32(field);
+    if (count === -1) return null;
+    if (count < 0) throw new ProtocolError(`${field}: negative array count ${count} at position ${at}`);
+    return this.#checkCount(field, count, elementBytesMin);
+  }
+
+  /**
+   * From here on, accept at most `max` more array elements, all arrays together (nested
+   * ones included): a count past that is a `ProtocolError` before any of its elements is
+   * decoded. The broker sets its `requestItemsMax` on every request body, which bounds
+   * the work of decoding a request by a count, not only by its frame's bytes.
+   */
+  limitItems(max: number): this {
+    this.#itemsLeft = max;
+    this.#itemsMax = max;
+    return this;
+  }
+
+  #checkCount(field: string, count: number, elementBytesMin: number): number {
     if (count * elementBytesMin > this.remaining) {
       throw new ProtocolError(
         `${field}: count ${count} needs at least ${count * elementBytesMin} bytes, only ${this.remaining} remain`,
       );
     }
+    if (count > this.#itemsLeft) {
+      throw new ProtocolError(`${field}: ${count} more array elements would pass the ${this.#itemsMax} one request may carry (requestItemsMax)`);
+    }
+    this.#itemsLeft -= count;
     return count;
   }
 
@@ -152,6 +201,17 @@ export class ByteReader {
     }
     return length;
   }
+}
+
+/**
+ * Whether `decoded` (`raw.toString('utf8')`) is a faithful decoding of `raw`, i.e. `raw`
+ * is UTF-8. Node replaces every byte sequence that is not UTF-8 by U+FFFD, so a string
+ * without one is faithful; only one that has a U+FFFD needs the full check (the client
+ * may have sent the three bytes of a real U+FFFD).
+ * @example isUtf8Decoding('\uFFFD', Buffer.from([0xff])) // false
+ */
+export function isUtf8Decoding(decoded: string, raw: Buffer): boolean {
+  return !decoded.includes('\uFFFD') || isUtf8(raw);
 }
 
 /** Encoded size of a (nullable) string: i16 length + UTF-8 bytes. */

@@ -37,6 +37,7 @@ import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixByt
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 import { ApiKey } from './header.ts';
+import { quoted } from '../topics/errors.ts';
 
 /** One topic setting as a Kafka-style (name, value) pair. */
 export interface TopicConfigEntry {
@@ -158,14 +159,14 @@ export function settingsFromConfigs(configs: readonly TopicConfigEntry[]): Topic
   for (const { name, value } of configs) {
     const key = TOPIC_CONFIG_NAMES[name];
     if (key === undefined || !Object.hasOwn(TOPIC_CONFIG_NAMES, name)) {
-      throw new ProtocolError(`unknown topic config ${JSON.stringify(name)} (known: ${Object.keys(TOPIC_CONFIG_NAMES).join(', ')})`, ErrorCode.INVALID_CONFIG);
+      throw new ProtocolError(`unknown topic config ${quoted(name)} (known: ${Object.keys(TOPIC_CONFIG_NAMES).join(', ')})`, ErrorCode.INVALID_CONFIG);
     }
     if (seen.has(name)) throw new ProtocolError(`topic config ${name} given twice`, ErrorCode.INVALID_CONFIG);
     seen.add(name);
     if (value === null) continue;
     const n = Number(value);
     if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n)) {
-      throw new ProtocolError(`topic config ${name} must be a decimal integer, got ${JSON.stringify(value)}`, ErrorCode.INVALID_CONFIG);
+      throw new ProtocolError(`topic config ${name} must be a decimal integer, got ${quoted(value)}`, ErrorCode.INVALID_CONFIG);
     }
     settings[key] = n;
   }

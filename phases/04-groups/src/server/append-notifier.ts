@@ -30,6 +30,7 @@ export class AppendNotifier {
     return this.#waiters.size;
   }
 
+  // #region long-poll
   /** Resolve on the next `notifyAll` or after `timeoutMs`, whichever comes first. */
   wait(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
@@ -53,4 +54,5 @@ export class AppendNotifier {
     }
     this.#waiters.clear();
   }
+  // #endregion long-poll
 }

@@ -30,10 +30,10 @@ import { PartitionManager, type TopicMetadata } from '../topics/partitions.ts';
 import type { Random } from '../seams/random.ts';
 import type { Storage } from '../seams/storage.ts';
 import type { Listener, ServerLink, ServerLinkHandlers, Transport } from '../seams/transport.ts';
-import { REQUEST_HEADER_BYTES_MIN } from '../protocol/header.ts';
+import { ApiKey, REQUEST_HEADER_BYTES_MIN, type RequestHeader } from '../protocol/header.ts';
 import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
-import { BrokerConnection } from './connection.ts';
+import { BrokerConnection, type ConnectionStats, RequestBytesPool, type RequestBytesPoolStats } from './connection.ts';
 import { GroupHandlers } from './group-handlers.ts';
 import { RequestHandler } from './handlers.ts';
 
@@ -75,6 +75,8 @@ export class Broker {
   readonly #clock: Clock;
   readonly #logger: (line: string) => void;
   readonly #connections = new Set<BrokerConnection>();
+  /** `queuedRequestBytesMax`, shared by every connection. */
+  readonly #requestBytes: RequestBytesPool;
   #nextConnectionId = 1;
   #closing: Promise<void> | null = null;
   #onAllClosed: (() => void) | null = null;
@@ -96,6 +98,7 @@ export class Broker {
     this.#offsets = offsets;
     this.#clock = clock;
     this.#logger = logger;
+    this.#requestBytes = new RequestBytesPool(config.queuedRequestBytesMax);
     const coordinator = new GroupCoordinator({
       clock,
       random,
@@ -111,6 +114,9 @@ export class Broker {
       logger,
       autoCreateTopics: config.autoCreateTopics,
       defaultPartitions: config.defaultPartitions,
+      requestTopicsMax: config.requestTopicsMax,
+      requestItemsMax: config.requestItemsMax,
+      responseBytesMax: config.responseBytesMax,
       groups: new GroupHandlers(coordinator, partitions, { nodeId: 0, host: config.host, port: listener.port }),
     });
   }
@@ -127,28 +133,36 @@ export class Broker {
     resolveOffsetsStoreConfig(resolved.offsets);
     const logger = deps.logger ?? ((line: string) => process.stderr.write(`broker: ${line}\n`));
     const storage = deps.storage;
-    const partitions = await PartitionManager.open(storage, resolved.dir, {
-      log: resolved.log ?? {},
-      limits: resolved.topicLimits ?? {},
-    });
+    // Listen first, then open the partitions and the offsets store: a port already in
+    // use fails the start before anything is created or recovered on disk. Links accepted
+    // before the broker exists (while the logs open, before `serve` prints "listening on")
+    // are refused, not queued.
+    let broker: Broker | null = null;
+    const accept = (link: ServerLink): ServerLinkHandlers => (broker === null ? refuse(link) : broker.#accept(link));
+    const options = {
+      frameBytesMax: resolved.frameBytesMax,
+      frameBytesMin: REQUEST_HEADER_BYTES_MIN,
+      backlog: Math.max(511, resolved.maxConnections),
+      // A link blocks at the connection's answer budget at the latest, so a connection over it has a `drained` coming.
+      unsentBytesMax: resolved.responseBytesMaxPerConnection,
+    };
+    const listener: Listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
+    let partitions: PartitionManager;
+    try {
+      partitions = await PartitionManager.open(storage, resolved.dir, {
+        log: resolved.log ?? {},
+        limits: resolved.topicLimits ?? {},
+      });
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
     let offsets: OffsetsStore;
     try {
       offsets = await OffsetsStore.open(storage, join(resolved.dir, OFFSETS_DIR), resolved.offsets ?? {});
     } catch (err) {
       await partitions.close();
-      throw err;
-    }
-    // Links accepted before the broker exists (none over TCP, where the listen callback
-    // runs first) are refused rather than queued.
-    let broker: Broker | null = null;
-    const accept = (link: ServerLink): ServerLinkHandlers => (broker === null ? refuse(link) : broker.#accept(link));
-    let listener: Listener;
-    try {
-      const options = { frameBytesMax: resolved.frameBytesMax, frameBytesMin: REQUEST_HEADER_BYTES_MIN, backlog: Math.max(511, resolved.maxConnections) };
-      listener = await deps.transport.listen(resolved.host, resolved.port, options, accept);
-    } catch (err) {
-      await offsets.close();
-      await partitions.close();
+      await listener.close();
       throw err;
     }
     broker = new Broker(resolved, listener, partitions, offsets, deps.clock, deps.random, logger);
@@ -173,6 +187,16 @@ export class Broker {
     return this.#connections.size;
   }
 
+  /** What each open connection holds (answers not yet written, frames arriving), for tests and operators. */
+  connectionStats(): ConnectionStats[] {
+    return [...this.#connections].map((c) => c.stats);
+  }
+
+  /** Bytes of `queuedRequestBytesMax` taken by frames still arriving, the most ever taken, and frames waiting for room. */
+  get queuedRequestBytes(): RequestBytesPoolStats {
+    return this.#requestBytes.stats;
+  }
+
   /** Long-polling fetches currently waiting for an append. */
   get parkedFetches(): number {
     return this.#handler.parkedFetches;
@@ -194,11 +218,15 @@ export class Broker {
     const limits = {
       maxInFlight: this.#config.maxInFlightPerConnection,
       idleTimeoutMs: this.#config.idleTimeoutMs,
+      responseBytesMax: this.#config.responseBytesMaxPerConnection,
+      requestReceiveMsMax: this.#config.requestReceiveMsMax,
+      responseBytesReserve: fetchResponseReserve(this.#config.fetchBytesMax),
     };
-    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, (c) => {
+    const onClose = (c: BrokerConnection): void => {
       this.#connections.delete(c);
       if (this.#connections.size === 0) this.#onAllClosed?.();
-    });
+    };
+    const connection = new BrokerConnection(this.#nextConnectionId++, link, this.#handler, this.#clock, limits, this.#logger, onClose, this.#requestBytes);
     this.#connections.add(connection);
     return connection.handlers;
   }
@@ -226,8 +254,26 @@ export class Broker {
   }
 }
 
+/**
+ * What a request's answer may take while it is computed (`responseBytesMaxPerConnection`):
+ * for a Fetch (v1: maxWaitMs i32, maxBytes i32, then its topics and partitions) the records
+ * it may read, min(maxBytes, fetchBytesMax), plus room for the answer's headers (each
+ * topic and partition comes back with at most twice the bytes it takes in the request);
+ * 0 for every other API. A partition's first batch may still be larger than what is left
+ * of the cap (it comes back whole); the answer is then counted as it is once finished.
+ */
+function fetchResponseReserve(fetchBytesMax: number): (header: RequestHeader, body: Buffer) => number {
+  return (header, body) => {
+    if (header.apiKey !== ApiKey.Fetch || body.length < 12) return 0;
+    return Math.min(Math.max(body.readInt32BE(4), 0), fetchBytesMax) + FETCH_HEADERS_RESERVE_BYTES + 2 * body.length;
+  };
+}
+
+/** Room for a Fetch answer's fixed fields (size, correlation id, error code and message, topic count) beyond `2 × request body`. */
+const FETCH_HEADERS_RESERVE_BYTES = 16;
+
 /** Close a link we will not serve; its events are ignored. */
 function refuse(link: ServerLink): ServerLinkHandlers {
   link.abort();
-  return { frame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
+  return { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
 }

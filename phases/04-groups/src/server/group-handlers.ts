@@ -6,6 +6,8 @@
  * (names, counts) and translates between wire messages and the group coordinator
  * (groups/coordinator.ts), which owns every decision. Errors come back as Kafka's codes
  * in the responses; anything thrown is turned into an error response by handlers.ts.
+ * A message names the group and member ids the client sent through `shownId`, cut to 64
+ * characters: an id may be 32,767 bytes, and a message quoting it whole could not be sent.
  */
 import type { GroupCoordinator } from '../groups/coordinator.ts';
 import type { PartitionManager } from '../topics/partitions.ts';
@@ -20,6 +22,7 @@ import type { ListGroupsResponse } from '../protocol/list-groups.ts';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../protocol/offset-commit.ts';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../protocol/offset-fetch.ts';
 import type { SyncGroupRequest, SyncGroupResponse } from '../protocol/sync-group.ts';
+import { QUOTED_CHARS_MAX, quoted } from '../topics/errors.ts';
 import { validateTopicName } from '../topics/names.ts';
 import { tpKey } from '../topics/partition.ts';
 
@@ -28,6 +31,17 @@ export interface CoordinatorAddress {
   nodeId: number;
   host: string;
   port: number;
+}
+
+/**
+ * An id from a client (a group or member id) as a message shows it: as it is when short
+ * and plainly printable, the way these messages always have, else `quoted` (cut to 64
+ * characters, with its size).
+ * @example shownId('orders') // 'orders'
+ * @example shownId('a\nb')   // '"a\\nb"'
+ */
+function shownId(s: string): string {
+  return s.length > 0 && s.length <= QUOTED_CHARS_MAX && /^[^\p{C}\s"]+$/u.test(s) ? s : quoted(s);
 }
 
 /** The response prefix for a group-level outcome: on error, the message names what the
@@ -70,24 +84,24 @@ export class GroupHandlers {
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs,
     });
-    return { ...outcome(r.error, `group ${req.groupId}`), generation: r.generation, memberId: r.memberId, leaderId: r.leaderId, members: [...r.members] };
+    return { ...outcome(r.error, `group ${shownId(req.groupId)}${r.message === undefined ? '' : `: ${r.message}`}`), generation: r.generation, memberId: r.memberId, leaderId: r.leaderId, members: [...r.members] };
   }
 
   /** SyncGroup: this member's assignment in its generation. */
   async syncGroup(req: SyncGroupRequest): Promise<SyncGroupResponse> {
     const r = await this.#coordinator.sync(req.groupId, req.memberId, req.generation);
-    return { ...outcome(r.error, `group ${req.groupId}, member ${req.memberId}, generation ${req.generation}`), assignment: [...r.assignment] };
+    return { ...outcome(r.error, `group ${shownId(req.groupId)}, member ${shownId(req.memberId)}, generation ${req.generation}`), assignment: [...r.assignment] };
   }
 
   /** Heartbeat: NONE, or why the member must rejoin. */
   async heartbeat(req: HeartbeatRequest): Promise<ResponseBase> {
     const error = await this.#coordinator.heartbeat(req.groupId, req.memberId, req.generation);
-    return outcome(error, `group ${req.groupId}, member ${req.memberId}, generation ${req.generation}`);
+    return outcome(error, `group ${shownId(req.groupId)}, member ${shownId(req.memberId)}, generation ${req.generation}`);
   }
 
   /** LeaveGroup: the member is gone at once. */
   async leaveGroup(req: LeaveGroupRequest): Promise<ResponseBase> {
-    return outcome(await this.#coordinator.leave(req.groupId, req.memberId), `group ${req.groupId}, member ${req.memberId}`);
+    return outcome(await this.#coordinator.leave(req.groupId, req.memberId), `group ${shownId(req.groupId)}, member ${shownId(req.memberId)}`);
   }
 
   /** OffsetCommit: fenced, then fsynced; an error per partition. */
@@ -111,10 +125,11 @@ export class GroupHandlers {
    * topics the committed offset next to the log end offset (their difference is the lag).
    */
   describeGroups(req: DescribeGroupsRequest): DescribeGroupsResponse {
+    const absent = (errorCode: number): DescribeGroupsResponse => ({ ...outcome(errorCode, `group ${shownId(req.groupId)}`), state: 'Dead', generation: -1, leaderId: '', members: [], partitions: [] });
+    const invalid = this.#coordinator.groupIdError(req.groupId);
+    if (invalid !== null) return absent(invalid);
     const d = this.#coordinator.describeGroup(req.groupId);
-    if (d === undefined) {
-      return { ...outcome(ErrorCode.GROUP_ID_NOT_FOUND, `group ${req.groupId}`), state: 'Dead', generation: -1, leaderId: '', members: [], partitions: [] };
-    }
+    if (d === undefined) return absent(ErrorCode.GROUP_ID_NOT_FOUND);
     const committed = new Map(d.offsets.map((o) => [tpKey(o), o.offset]));
     const topics = new Set([...d.members.flatMap((m) => m.topics), ...d.offsets.map((o) => o.topic)]);
     const partitions: PartitionProgress[] = [];
