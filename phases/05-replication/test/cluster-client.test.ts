@@ -249,7 +249,7 @@ describe('clients against a three-broker cluster (one process, memory network an
     expect(kafkaErrorName(refused)).toBe('NETWORK_EXCEPTION');
     expect(describeFailure(refused)).toMatch(/^NETWORK_EXCEPTION: cannot connect to broker 3 at 127\.0\.0\.1:19193: connect ECONNREFUSED/);
     // The retry budget (5 retries, 50 ms apart) ran out well before the delivery timeout.
-    expect(elapsedMs).toBeLessThan(5000);
+    expect(elapsedMs).toBeLessThan(15_000); // generous: a loaded CI machine; the point is "not the 120 s delivery timeout"
     // Partition 0 (leader 1) keeps taking acks=all once its ISR has shrunk to [1, 2].
     expect(await producer.send({ topic: TOPIC, messages: [{ value: 'after', partition: 0 }] })).toEqual([{ partition: 0, offset: 1 }]);
 
@@ -260,7 +260,7 @@ describe('clients against a three-broker cluster (one process, memory network an
     const t0 = Date.now();
     await expect(patient.send({ topic: TOPIC, messages: [{ value: 'late', partition: 2 }] })).rejects.toBeInstanceOf(ConnectionClosedError);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(690);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
 
     // Both followers of partition 0 down: acks=all is refused (retried, as the ISR might
     // grow back, then given up), acks=1 is still taken by the leader.
@@ -295,7 +295,7 @@ describe('clients against a three-broker cluster (one process, memory network an
     // The broker was told to answer within the time left, and did so with REQUEST_TIMED_OUT, or the client gave up first.
     expect(describeFailure(err)).toMatch(/^REQUEST_TIMED_OUT: /);
     if (err instanceof DeliveryTimeoutError) expect(err.message).toMatch(/not acknowledged within deliveryTimeoutMs 300/);
-    expect(elapsedMs).toBeLessThan(2000);
+    expect(elapsedMs).toBeLessThan(8000);
     await producer.disconnect();
     expect(producer.connectionCount).toBe(0);
   });

@@ -115,9 +115,10 @@ describe('client commands with --bootstrap-server, against three broker processe
       const victim = children.get(3) as ChildProcess;
       victim.kill('SIGKILL');
       await waitForExit(victim);
-      const startedMs = Date.now();
-      const lost = await runCli(MAIN, ['produce', '--bootstrap-server', servers(1, 3), '--topic', 't', '--partition', '2', '--delivery-timeout-ms', '8000'], { input: 'lost\n' });
-      expect(Date.now() - startedMs).toBeLessThan(8000);
+      // No wall-clock bound (process start-up dominates on a loaded machine): the error itself
+      // says the retry budget ran out (NETWORK_EXCEPTION) long before the 60 s delivery
+      // timeout, which would have been REQUEST_TIMED_OUT.
+      const lost = await runCli(MAIN, ['produce', '--bootstrap-server', servers(1, 3), '--topic', 't', '--partition', '2', '--delivery-timeout-ms', '60000'], { input: 'lost\n' });
       expect([lost.code, lost.stdout]).toEqual([1, '']);
       expect(lost.stderr).toMatch(new RegExp(`^error: NETWORK_EXCEPTION: cannot connect to broker 3 at 127\\.0\\.0\\.1:${p3}: connect ECONNREFUSED [^\\n]* \\(1 of 1 records not acknowledged\\)\\n$`));
 
