@@ -153,6 +153,12 @@ export async function sweepProducers(adapter: TargetAdapter, counts: readonly nu
   return out;
 }
 
+/** A bar's label: `phase N`, or the run's own label when several runs measure one phase (phase 5's acks=all and acks=1). */
+function barLabel(r: RunObject, runs: readonly RunObject[]): string {
+  if (r.phase === null || runs.filter((x) => x.phase === r.phase).length > 1) return r.label;
+  return `phase ${r.phase}`;
+}
+
 /** --all-phases: the same served workload against every phase with a broker adapter. */
 export async function allPhases(o: BenchOptions, ctx: RunContext): Promise<Outcome> {
   const out: Outcome = { runs: [], extraRows: [], lines: [], files: [] };
@@ -180,7 +186,7 @@ export async function allPhases(o: BenchOptions, ctx: RunContext): Promise<Outco
     name: 'throughput-by-phase.svg',
     content: barChart({
       title: 'Records/s by phase (served, same workload)', subtitle: 'acknowledged records per second over TCP; higher is better',
-      yLabel: 'records/s', bars: out.runs.map((r) => ({ label: r.phase !== null ? `phase ${r.phase}` : r.label, value: r.recordsPerSec, valueText: `${formatTick(r.recordsPerSec)}/s` })),
+      yLabel: 'records/s', bars: out.runs.map((r) => ({ label: barLabel(r, out.runs), value: r.recordsPerSec, valueText: `${formatTick(r.recordsPerSec)}/s` })),
       caption: captionFor(out.runs),
     }),
   });

@@ -34,6 +34,9 @@ export const adapterEntries: readonly AdapterEntry[] = [
   { key: 'phase02', phase: 2, folder: 'phases/02-wire', serves: true, embeds: true, load: async () => (await import('./phase02.ts')).adapter },
   { key: 'phase03', phase: 3, folder: 'phases/03-topics', serves: true, embeds: true, load: async () => await (await import('./topics.ts')).topicsAdapter(3, 'phases/03-topics') },
   { key: 'phase04', phase: 4, folder: 'phases/04-groups', serves: true, embeds: true, load: async () => await (await import('./topics.ts')).topicsAdapter(4, 'phases/04-groups') },
+  // Phase 5 is a three-broker cluster, measured twice: acks=all (the default, `--phase 5`) and acks=1 (`--phase phase05-acks1`).
+  { key: 'phase05', phase: 5, folder: 'phases/05-replication', serves: true, embeds: true, load: async () => (await import('./phase05.ts')).adapter },
+  { key: 'phase05-acks1', phase: 5, folder: 'phases/05-replication', serves: true, embeds: false, load: async () => (await import('./phase05.ts')).acksOneAdapter },
 ];
 
 /** Whether an entry's phase folder is present in this checkout. */
@@ -49,7 +52,9 @@ export function phaseEntries(): AdapterEntry[] {
 /** The newest available phase that serves (or, for embedded mode, embeds); null if none. */
 export function defaultEntry(need: 'serves' | 'embeds'): AdapterEntry | null {
   const candidates = phaseEntries().filter((e) => e[need]);
-  return candidates[candidates.length - 1] ?? null;
+  const newest = candidates[candidates.length - 1];
+  // A phase measured several ways (phase 5: acks=all, acks=1) defaults to its first entry.
+  return candidates.find((e) => e.phase === newest?.phase) ?? null;
 }
 
 /** Find an entry by `--phase` value: a number (2 or 02) or a key (`fake`). */
