@@ -82,7 +82,6 @@ export interface PlannedPhase {
  * the folders first.
  */
 export const PLANNED_PHASES: readonly PlannedPhase[] = [
-  { num: 6, name: '06-election', adds: 'controller, leader epochs, fencing' },
   { num: 7, name: '07-simulator', adds: 'deterministic simulation with injected faults' },
   { num: 8, name: '08-group-commit', adds: 'idempotent producers, group commit' },
 ];

@@ -91,7 +91,7 @@ describe('carry', () => {
   });
 
   it('reports an unknown phase, a missing file, a path outside the phase and an unknown revision as errors', () => {
-    expect(() => carry({ repoRoot: repo.path, phase: '9', file: 'src/x.ts' })).toThrow(/^no phase "9"; written: 1-5 \(01-a, 02-b, 03-c, 04-d, 05-e\); planned: 6-8$/);
+    expect(() => carry({ repoRoot: repo.path, phase: '9', file: 'src/x.ts' })).toThrow(/^no phase "9"; written: 1-5 \(01-a, 02-b, 03-c, 04-d, 05-e\); planned: 7-8$/);
     expect(() => carry({ repoRoot: repo.path, phase: '1', file: 'src/nope.ts' })).toThrow(/does not exist/);
     expect(() => carry({ repoRoot: repo.path, phase: '1', file: '../02-b/src/x.ts' })).toThrow(CourseError);
     expect(() => carry({ repoRoot: repo.path, phase: '1', file: 'src/x.ts', fromRev: 'no-such-rev' })).toThrow(

@@ -65,23 +65,23 @@ describe('resolvePhase', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(CourseError);
-    expect((caught as CourseError).message).toBe('no phase "9"; written: 1-2 (01-log, 02-wire); planned: 6-8');
+    expect((caught as CourseError).message).toBe('no phase "9"; written: 1-2 (01-log, 02-wire); planned: 7-8');
     expect((caught as CourseError).exitCode).toBe(2);
   });
 
   it('says that a planned phase is planned and not written yet, by number or by folder name', () => {
     const phases = findPhases(dir.path);
-    const planned = 'phase 7 (07-simulator: deterministic simulation with injected faults) is planned, not written yet; written: 1-2 (01-log, 02-wire); planned: 6-8';
+    const planned = 'phase 7 (07-simulator: deterministic simulation with injected faults) is planned, not written yet; written: 1-2 (01-log, 02-wire); planned: 7-8';
     expect(() => resolvePhase(phases, '7')).toThrow(planned);
     expect(() => resolvePhase(phases, '07-simulator')).toThrow(planned);
-    expect(() => resolvePhase(phases, '3')).toThrow('no phase "3"; written: 1-2 (01-log, 02-wire); planned: 6-8');
+    expect(() => resolvePhase(phases, '3')).toThrow('no phase "3"; written: 1-2 (01-log, 02-wire); planned: 7-8');
   });
 
-  it('on the real course: 1-5 are written, 6-8 planned, 9 is not a phase', () => {
+  it('on the real course: 1-6 are written, 7-8 planned, 9 is not a phase', () => {
     const phases = findPhases();
-    expect(usage(phases)).toContain('(N: written: 1-5 (01-log, 02-wire, 03-topics, 04-groups, 05-replication); planned: 6-8;');
-    expect(() => resolvePhase(phases, '6')).toThrow(/^phase 6 \(06-election: controller, leader epochs, fencing\) is planned, not written yet; written: 1-5 /);
-    expect(() => resolvePhase(phases, '9')).toThrow(/^no phase "9"; written: 1-5 \(01-log, 02-wire, 03-topics, 04-groups, 05-replication\); planned: 6-8$/);
+    expect(usage(phases)).toContain('(N: written: 1-6 (01-log, 02-wire, 03-topics, 04-groups, 05-replication, 06-election); planned: 7-8;');
+    expect(() => resolvePhase(phases, '7')).toThrow(/^phase 7 \(07-simulator: deterministic simulation with injected faults\) is planned, not written yet; written: 1-6 /);
+    expect(() => resolvePhase(phases, '9')).toThrow(/^no phase "9"; written: 1-6 \(01-log, 02-wire, 03-topics, 04-groups, 05-replication, 06-election\); planned: 7-8$/);
   });
 });
 
@@ -105,7 +105,7 @@ describe('phaseCommand', () => {
   });
 
   it('rejects an unknown phase before starting anything', async () => {
-    await expect(main(['9'], dir.path, {})).rejects.toThrow(/^no phase "9"; written: 1-2 \(01-log, 02-wire\); planned: 6-8$/);
+    await expect(main(['9'], dir.path, {})).rejects.toThrow(/^no phase "9"; written: 1-2 \(01-log, 02-wire\); planned: 7-8$/);
   });
 });
 
