@@ -37,6 +37,7 @@ export const adapterEntries: readonly AdapterEntry[] = [
   // Phase 5 is a three-broker cluster, measured twice: acks=all (the default, `--phase 5`) and acks=1 (`--phase phase05-acks1`).
   { key: 'phase05', phase: 5, folder: 'phases/05-replication', serves: true, embeds: true, load: async () => (await import('./phase05.ts')).adapter },
   { key: 'phase05-acks1', phase: 5, folder: 'phases/05-replication', serves: true, embeds: false, load: async () => (await import('./phase05.ts')).acksOneAdapter },
+  { key: 'phase06', phase: 6, folder: 'phases/06-election', serves: true, embeds: true, load: async () => (await import('./phase06.ts')).adapter },
 ];
 
 /** Whether an entry's phase folder is present in this checkout. */

@@ -4,8 +4,9 @@
  * storage). Commands:
  *
  *   serve         (default) run a broker until SIGTERM/SIGINT, then shut down gracefully
- *   cluster       start N brokers of a generated cluster file as child processes; a live ISR/HW table
+ *   cluster       start a controller and N brokers as child processes, create topic demo; a live leader/epoch/ISR/HW table
  *   controller    run the controller (phase 6): registrations, leases, elections, ISR changes, a metadata log
+ *   failover-bench  kill -9 the leader under acks=all load, N times: failover time and missing records
  *   create-topic  create a topic with N partitions (CreateTopics)
  *   topics        list the broker's topics, partitions and settings (Metadata)
  *   describe-topic  one line per partition: leader, replicas, ISR, high watermark, log end offset
@@ -36,6 +37,7 @@ import { join } from 'node:path';
 import { clientCommands } from './cli/clients.ts';
 import { clusterCommand } from './cli/cluster.ts';
 import { controllerCommand } from './cli/controller.ts';
+import { failoverBenchCommand } from './cli/failover-bench.ts';
 import { measureCommand, narratedDemo, offsetsBenchCommand, timelineCommand } from './cli/demos.ts';
 import { groupCommands, withGroupOption } from './cli/groups.ts';
 import { LOG_OPTIONS_USAGE, logCommands } from './cli/log.ts';
@@ -54,8 +56,9 @@ const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-04-groups');
 
 const seams = realSeams();
 const serve = serveCommand(seams, DEFAULT_SERVE_DIR);
-const cluster = clusterCommand(seams, join(tmpdir(), 'commitlog-05-cluster'));
+const cluster = clusterCommand(seams, join(tmpdir(), 'commitlog-06-cluster'));
 const controller = controllerCommand(seams, join(tmpdir(), 'commitlog-06-controller'));
+const failoverBench = failoverBenchCommand(seams);
 const { createTopic, topics, describeTopic } = topicCommands(seams);
 const { produce, consume: consumeWithoutGroups } = clientCommands(seams);
 const consume = withGroupOption(consumeWithoutGroups, seams);
@@ -76,14 +79,14 @@ const { append, read, dump } = logCommands(seams, DATA_DIR_DUMP);
 
 /** Every command, in the order the "unknown command" message lists them. */
 const COMMANDS: readonly Command[] = [
-  serve, cluster, controller, produce, consume, createTopic, topics, describeTopic, groups, describeGroup, demo, timeline, offsetsBench, topicsDemo, wireDemo, measure, logDemo, append, read, dump,
+  serve, cluster, controller, failoverBench, produce, consume, createTopic, topics, describeTopic, groups, describeGroup, demo, timeline, offsetsBench, topicsDemo, wireDemo, measure, logDemo, append, read, dump,
 ];
 
 const USAGE = formatUsage({
   synopsis: 'Usage: npm run phase 4 -- <command> [options]',
   about: `Topics split into partitions, served over TCP, read by consumer groups with durable
 committed offsets (phase 4).`,
-  commands: [serve, cluster, createTopic, topics, describeTopic, produce, consume, groups, describeGroup, demo, timeline, offsetsBench, topicsDemo, wireDemo, logDemo, measure, append, read, dump],
+  commands: [serve, cluster, controller, failoverBench, createTopic, topics, describeTopic, produce, consume, groups, describeGroup, demo, timeline, offsetsBench, topicsDemo, wireDemo, logDemo, measure, append, read, dump],
   sections: [
     `Options:\n  --dir D              the log directory, or the broker's data directory (append and serve create it)\n${LOG_OPTIONS_USAGE}`,
     ...SERVE_OPTIONS_USAGE,

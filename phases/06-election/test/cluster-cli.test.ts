@@ -125,7 +125,7 @@ describe('cluster', () => {
       errorCode: 0,
       errorMessage: null,
       brokers: [],
-      topics: [{ errorCode: 0, topic: 'demo', isInternal: false, configs: [], partitions: parts.map((x, p) => ({ partition: p, leaderId: topic.replicas[p]?.[0] ?? -1, replicas: topic.replicas[p] ?? [], isr: x.isr, highWatermark: x.hw, logEndOffset: x.leo })) }],
+      topics: [{ errorCode: 0, topic: 'demo', isInternal: false, configs: [], partitions: parts.map((x, p) => ({ partition: p, leaderId: topic.replicas[p]?.[0] ?? -1, leaderEpoch: -1, replicas: topic.replicas[p] ?? [], isr: x.isr, highWatermark: x.hw, logEndOffset: x.leo })) }],
     });
     const views: BrokerView[] = [
       { id: 1, host: '127.0.0.1', port: 9001, pid: 11, exited: null, error: null, metadata: md(1, [{ isr: [1, 2], hw: 5, leo: 7 }, { isr: [], hw: 3, leo: 3 }]) },

@@ -337,12 +337,24 @@ describe('clients against a three-broker cluster (one process, memory network an
 });
 
 describe('describeTopicLines, --bootstrap-server parsing, retry advice (pure)', () => {
+  it('under a controller (phase 6): LeaderEpoch after Leader, and Leader: -1 for an offline partition', () => {
+    expect(
+      describeTopicLines('orders', [
+        { partition: 0, leaderId: 2, leaderEpoch: 3, replicas: [1, 2, 3], isr: [2, 3], highWatermark: 40, logEndOffset: 42, error: null },
+        { partition: 1, leaderId: -1, leaderEpoch: 5, replicas: [2, 3, 1], isr: [2], highWatermark: null, logEndOffset: null, error: new Error('no leader') },
+      ]),
+    ).toEqual([
+      'Topic: orders\tPartition: 0\tLeader: 2\tLeaderEpoch: 3\tReplicas: 1,2,3\tIsr: 2,3\tHighWatermark: 40\tLogEndOffset: 42',
+      'Topic: orders\tPartition: 1\tLeader: -1\tLeaderEpoch: 5\tReplicas: 2,3,1\tIsr: 2\tHighWatermark: -\tLogEndOffset: -',
+    ]);
+  });
+
   it('formats kafka-topics.sh --describe lines, tab-separated, - for what the leader did not say, none for no leader', () => {
     expect(
       describeTopicLines('orders', [
-        { partition: 0, leaderId: 1, replicas: [1, 2, 3], isr: [1, 2], highWatermark: 40, logEndOffset: 42, error: null },
-        { partition: 1, leaderId: 2, replicas: [2, 3, 1], isr: null, highWatermark: null, logEndOffset: null, error: new Error('down') },
-        { partition: 2, leaderId: -1, replicas: [], isr: [], highWatermark: -1, logEndOffset: -1, error: null },
+        { partition: 0, leaderId: 1, leaderEpoch: -1, replicas: [1, 2, 3], isr: [1, 2], highWatermark: 40, logEndOffset: 42, error: null },
+        { partition: 1, leaderId: 2, leaderEpoch: -1, replicas: [2, 3, 1], isr: null, highWatermark: null, logEndOffset: null, error: new Error('down') },
+        { partition: 2, leaderId: -1, leaderEpoch: -1, replicas: [], isr: [], highWatermark: -1, logEndOffset: -1, error: null },
       ]),
     ).toEqual([
       'Topic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2\tHighWatermark: 40\tLogEndOffset: 42',

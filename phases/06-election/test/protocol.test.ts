@@ -19,6 +19,7 @@ import { FrameDecoder } from '../src/protocol/frame-decoder.ts';
 import { type RequestHeader, decodeRequestHeader, decodeResponseHeader, encodeRequestFrame, encodeResponseFrame } from '../src/protocol/header.ts';
 import { ListOffsets } from '../src/protocol/list-offsets.ts';
 import { Metadata } from '../src/protocol/metadata.ts';
+import { OffsetForLeaderEpoch } from '../src/protocol/offset-for-leader-epoch.ts';
 import { Produce } from '../src/protocol/produce.ts';
 import { splitBatches } from '../src/protocol/records.ts';
 
@@ -32,8 +33,11 @@ const bytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 const chunks = fc.array(bytes, { maxLength: 4 });
 const prefix = { errorCode: i16, errorMessage: nullableText };
 
-/** Since phase 3: topics with partitions, nested as the requests nest them. */
-const fetchTopics = fc.array(fc.record({ topic: text, partitions: fc.array(fc.record({ partition: i32, offset: i64, maxBytes: i32 }), { maxLength: 4 }) }), { maxLength: 3 });
+/** Since phase 3: topics with partitions, nested as the requests nest them; phase 6 (Fetch v3): each partition's currentLeaderEpoch. */
+const fetchTopics = fc.array(
+  fc.record({ topic: text, partitions: fc.array(fc.record({ partition: i32, currentLeaderEpoch: i32, offset: i64, maxBytes: i32 }), { maxLength: 4 }) }),
+  { maxLength: 3 },
+);
 const fetchResults = fc.array(
   fc.record({
     topic: text,
@@ -48,9 +52,17 @@ const topicMetadata = fc.record({
   errorCode: i16,
   topic: text,
   isInternal: fc.boolean(),
-  // Phase 5 (Metadata v2): replicas, ISR, and the answering broker's own HW and LEO.
+  // Phase 5 (Metadata v2): replicas, ISR, and the answering broker's own HW and LEO; phase 6 (v3): the leader epoch.
   partitions: fc.array(
-    fc.record({ partition: i32, leaderId: i32, replicas: fc.array(i32, { maxLength: 4 }), isr: fc.array(i32, { maxLength: 4 }), highWatermark: i64, logEndOffset: i64 }),
+    fc.record({
+      partition: i32,
+      leaderId: i32,
+      leaderEpoch: i32,
+      replicas: fc.array(i32, { maxLength: 4 }),
+      isr: fc.array(i32, { maxLength: 4 }),
+      highWatermark: i64,
+      logEndOffset: i64,
+    }),
     { maxLength: 5 },
   ),
   configs,
@@ -60,12 +72,14 @@ const topicMetadata = fc.record({
 const MESSAGES = [
   {
     api: Produce,
-    req: fc.record({ acks: i16, timeoutMs: i32, topic: text, partition: i32, records: chunks }),
+    // Phase 6 (Produce v2): the leader epoch the producer believes current.
+    req: fc.record({ acks: i16, timeoutMs: i32, topic: text, partition: i32, currentLeaderEpoch: i32, records: chunks }),
     res: fc.record({ ...prefix, baseOffset: i64, lastOffset: i64, logStartOffset: i64 }),
   },
   // Phase 5 (Fetch v2): who is fetching, a consumer (-1) or a follower (its broker id).
   { api: Fetch, req: fc.record({ replicaId: i32, maxWaitMs: i32, maxBytes: i32, topics: fetchTopics }), res: fc.record({ ...prefix, topics: fetchResults }) },
-  { api: ListOffsets, req: fc.record({ topic: text, partition: i32, timestamp: i64 }), res: fc.record({ ...prefix, offset: i64 }) },
+  // Phase 6 (ListOffsets v2): currentLeaderEpoch.
+  { api: ListOffsets, req: fc.record({ topic: text, partition: i32, currentLeaderEpoch: i32, timestamp: i64 }), res: fc.record({ ...prefix, offset: i64 }) },
   {
     api: Metadata,
     req: fc.record({ topics: fc.option(fc.array(text, { maxLength: 4 }), { nil: null }), allowAutoTopicCreation: fc.boolean() }),
@@ -84,6 +98,21 @@ const MESSAGES = [
     api: ApiVersions,
     req: fc.constant({}),
     res: fc.record({ ...prefix, apis: fc.array(fc.record({ apiKey: i16, minVersion: i16, maxVersion: i16 }), { maxLength: 8 }) }),
+  },
+  // Phase 6 (KIP-101); offset-for-leader-epoch.test.ts has its exact bytes.
+  {
+    api: OffsetForLeaderEpoch,
+    req: fc.record({
+      replicaId: i32,
+      topics: fc.array(fc.record({ topic: text, partitions: fc.array(fc.record({ partition: i32, currentLeaderEpoch: i32, leaderEpoch: i32 }), { maxLength: 4 }) }), { maxLength: 3 }),
+    }),
+    res: fc.record({
+      ...prefix,
+      topics: fc.array(
+        fc.record({ topic: text, partitions: fc.array(fc.record({ partition: i32, errorCode: i16, errorMessage: nullableText, leaderEpoch: i32, endOffset: i64 }), { maxLength: 4 }) }),
+        { maxLength: 3 },
+      ),
+    }),
   },
 ] as const;
 
@@ -244,9 +273,9 @@ describe('decoders reject bad bytes with ProtocolError only', () => {
       expect(() => Metadata.decodeResponse(new ByteReader(metadata))).toThrow(/brokerCount: (negative array count|count 2147483647 needs)/);
       const versions = Buffer.concat([noError, claim, Buffer.alloc(6)]);
       expect(() => ApiVersions.decodeResponse(new ByteReader(versions))).toThrow(ProtocolError);
-      // acks, timeoutMs, topic "" and partition 0, then the claimed records length.
-      const produce = Buffer.concat([Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), claim, Buffer.alloc(8)]);
-      expect(() => Produce.decodeRequest(new ByteReader(produce))).toThrow(/records: (null where bytes are required|length 2147483647 at position 12 but only 8 bytes remain)/);
+      // acks, timeoutMs, topic "", partition 0 and currentLeaderEpoch -1 (Produce v2), then the claimed records length.
+      const produce = Buffer.concat([Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), claim, Buffer.alloc(8)]);
+      expect(() => Produce.decodeRequest(new ByteReader(produce))).toThrow(/records: (null where bytes are required|length 2147483647 at position 16 but only 8 bytes remain)/);
       // replicaId, maxWaitMs, maxBytes, then the claimed topic count.
       const fetch = Buffer.concat([Buffer.alloc(12), claim, Buffer.alloc(8)]);
       expect(() => Fetch.decodeRequest(new ByteReader(fetch))).toThrow(/topicCount: (negative array count|count 2147483647 needs)/);
@@ -341,6 +370,107 @@ describe('records field', () => {
   });
 });
 
+/** Hex of the concatenated chunks, to compare with a layout written out by hand. */
+function hexOf(chunksIn: readonly Buffer[]): string {
+  return Buffer.concat(chunksIn).toString('hex');
+}
+
+/** Hand-written hex, spaces between fields for reading. */
+function hex(...fields: string[]): string {
+  return fields.join('').replaceAll(' ', '');
+}
+
+describe('phase 6 layouts: the leader-epoch fields, byte for byte', () => {
+  it('Metadata v3: each partition carries leaderEpoch right after leaderId', () => {
+    const res = {
+      errorCode: 0,
+      errorMessage: null,
+      brokers: [],
+      topics: [{ errorCode: 0, topic: 't', isInternal: false, partitions: [{ partition: 0, leaderId: 2, leaderEpoch: 7, replicas: [2], isr: [2], highWatermark: 5, logEndOffset: 6 }], configs: [] }],
+    };
+    const expected = hex(
+      '0000 ffff', // errorCode 0, errorMessage null
+      '00000000', // brokerCount 0
+      '00000001', // topicCount 1
+      '0000 0001 74 00', // errorCode 0, topic "t", isInternal 0
+      '00000001', // partitionCount 1
+      '00000000 00000002', // partition 0, leaderId 2
+      '00000007', // leaderEpoch 7 (v3)
+      '00000001 00000002', // replicas [2]
+      '00000001 00000002', // isr [2]
+      '0000000000000005 0000000000000006', // highWatermark 5, logEndOffset 6
+      '00000000', // configCount 0
+    );
+    expect(hexOf(Metadata.encodeResponse(res))).toBe(expected);
+    expect(Metadata.decodeResponse(new ByteReader(Buffer.from(expected, 'hex')))).toEqual(res);
+    expect([Metadata.minVersion, Metadata.maxVersion]).toEqual([3, 3]);
+    // The request is v2's: topicCount -1 (all), allowAutoTopicCreation 0.
+    expect(hexOf(Metadata.encodeRequest({ topics: null, allowAutoTopicCreation: false }))).toBe('ffffffff00');
+  });
+
+  it('Fetch v3: each request partition carries currentLeaderEpoch right after partition (-1 when left out); maxBytes stays at byte 8', () => {
+    const req = { replicaId: -1, maxWaitMs: 500, maxBytes: 1024, topics: [{ topic: 't', partitions: [{ partition: 1, currentLeaderEpoch: 4, offset: 9, maxBytes: 256 }] }] };
+    const expected = hex(
+      'ffffffff 000001f4 00000400', // replicaId -1, maxWaitMs 500, maxBytes 1024
+      '00000001 0001 74', // topicCount 1, topic "t"
+      '00000001', // partitionCount 1
+      '00000001', // partition 1
+      '00000004', // currentLeaderEpoch 4 (v3)
+      '0000000000000009 00000100', // offset 9, partitionMaxBytes 256
+    );
+    const body = Buffer.concat(Fetch.encodeRequest(req));
+    expect(body.toString('hex')).toBe(expected);
+    expect(body).toHaveLength(12 + 4 + 3 + 4 + 20); // 20 bytes per partition since v3 (16 in v2)
+    expect(body.readInt32BE(8)).toBe(1024); // what server/broker.ts (fetchResponseReserve) reads before decoding
+    expect(Fetch.decodeRequest(new ByteReader(body))).toEqual(req);
+    const unchecked = { partition: 1, offset: 9, maxBytes: 256 };
+    const absentBytes = Buffer.concat(Fetch.encodeRequest({ ...req, topics: [{ topic: 't', partitions: [unchecked] }] }));
+    expect(absentBytes.toString('hex')).toBe(hex('ffffffff 000001f4 00000400 00000001 0001 74 00000001 00000001', 'ffffffff', '0000000000000009 00000100'));
+    expect(Fetch.decodeRequest(new ByteReader(absentBytes)).topics[0]?.partitions[0]).toEqual({ ...unchecked, currentLeaderEpoch: -1 });
+    // A partition count is checked against 20 bytes per partition.
+    const claim = Buffer.from(hex('00000000 00000000 00000001', '00000001 0001 74', '7fffffff'), 'hex');
+    expect(() => Fetch.decodeRequest(new ByteReader(Buffer.concat([claim, Buffer.alloc(19)])))).toThrow(
+      /partitionCount: count 2147483647 needs at least 42949672940 bytes, only 19 remain/,
+    );
+    expect(() => Fetch.decodeRequest(new ByteReader(body.subarray(0, body.length - 1)))).toThrow(ProtocolError);
+    expect([Fetch.minVersion, Fetch.maxVersion]).toEqual([3, 3]);
+  });
+
+  it('Produce v2: currentLeaderEpoch right after partition, before the records length (-1 when left out)', () => {
+    const records = [Buffer.from('abc')];
+    const expected = hex(
+      'ffff 000003e8', // acks -1, timeoutMs 1000
+      '0001 74 00000002', // topic "t", partition 2
+      '00000003', // currentLeaderEpoch 3 (v2)
+      '00000003 616263', // records: length 3, "abc"
+    );
+    const req = { acks: -1, timeoutMs: 1000, topic: 't', partition: 2, currentLeaderEpoch: 3, records };
+    expect(hexOf(Produce.encodeRequest(req))).toBe(expected);
+    expect(Produce.decodeRequest(new ByteReader(Buffer.from(expected, 'hex')))).toEqual(req);
+    const absent = hexOf(Produce.encodeRequest({ acks: -1, timeoutMs: 1000, topic: 't', partition: 2, records }));
+    expect(absent).toBe(hex('ffff 000003e8 0001 74 00000002', 'ffffffff', '00000003 616263'));
+    expect(Produce.decodeRequest(new ByteReader(Buffer.from(absent, 'hex')))).toEqual({ ...req, currentLeaderEpoch: -1 });
+    expect([Produce.minVersion, Produce.maxVersion]).toEqual([2, 2]);
+  });
+
+  it('ListOffsets v2: currentLeaderEpoch right after partition, before the timestamp (-1 when left out)', () => {
+    const req = { topic: 't', partition: 0, currentLeaderEpoch: 5, timestamp: -2 };
+    const expected = hex(
+      '0001 74 00000000', // topic "t", partition 0
+      '00000005', // currentLeaderEpoch 5 (v2)
+      'fffffffffffffffe', // timestamp -2 (earliest)
+    );
+    expect(hexOf(ListOffsets.encodeRequest(req))).toBe(expected);
+    expect(ListOffsets.decodeRequest(new ByteReader(Buffer.from(expected, 'hex')))).toEqual(req);
+    const absent = hexOf(ListOffsets.encodeRequest({ topic: 't', partition: 0, timestamp: -2 }));
+    expect(absent).toBe(hex('0001 74 00000000', 'ffffffff', 'fffffffffffffffe'));
+    expect(ListOffsets.decodeRequest(new ByteReader(Buffer.from(absent, 'hex')))).toEqual({ ...req, currentLeaderEpoch: -1 });
+    // The response is unchanged: the common prefix and the offset.
+    expect(hexOf(ListOffsets.encodeResponse({ errorCode: 0, errorMessage: null, offset: 7 }))).toBe(hex('0000 ffff', '0000000000000007'));
+    expect([ListOffsets.minVersion, ListOffsets.maxVersion]).toEqual([2, 2]);
+  });
+});
+
 describe('API table', () => {
   it('uses Kafka api key and error code numbers', () => {
     expect(APIS.map((a) => [a.name, a.apiKey])).toEqual([
@@ -359,6 +489,7 @@ describe('API table', () => {
       ['ListGroups', 16],
       ['ApiVersions', 18],
       ['CreateTopics', 19],
+      ['OffsetForLeaderEpoch', 23],
     ]);
     expect(apiByKey(99)).toBeUndefined();
     expect(ErrorCode).toMatchObject({
@@ -379,6 +510,8 @@ describe('API table', () => {
       INVALID_REQUEST: 42,
       POLICY_VIOLATION: 44,
       KAFKA_STORAGE_ERROR: 56,
+      FENCED_LEADER_EPOCH: 74,
+      UNKNOWN_LEADER_EPOCH: 75,
       INVALID_RECORD: 87,
       THROTTLING_QUOTA_EXCEEDED: 89,
       UNKNOWN_SERVER_ERROR: -1,

@@ -54,15 +54,18 @@ describe('APIs', () => {
     expect(versions.correlationId).toBe(7);
     // Phase 3 moved Produce, Fetch, ListOffsets and Metadata to v1 (they name topics) and added CreateTopics;
     // phase 4 added the consumer-group APIs (8-16); phase 5 moved Fetch (replicaId) and Metadata
-    // (replicas, ISR, HW, LEO) to v2.
+    // (replicas, ISR, HW, LEO) to v2; phase 6 moved Produce, Fetch and ListOffsets (the
+    // fetcher's currentLeaderEpoch) and Metadata (each partition's leaderEpoch) one version up,
+    // and added OffsetForLeaderEpoch (23, KIP-101).
     expect(versions.res.apis).toEqual([
-      [0, 1],
-      [1, 2],
-      [2, 1],
-      [3, 2],
+      [0, 2],
+      [1, 3],
+      [2, 2],
+      [3, 3],
       ...[8, 9, 10, 11, 12, 13, 14, 15, 16].map((apiKey) => [apiKey, 0]),
       [18, 0],
       [19, 0],
+      [23, 0],
     ].map(([apiKey, v]) => ({ apiKey, minVersion: v, maxVersion: v })));
     const metadata = await c.nextResponse(Metadata);
     expect(metadata).toEqual({
@@ -71,7 +74,8 @@ describe('APIs', () => {
         errorCode: 0,
         errorMessage: null,
         brokers: [{ nodeId: 0, host: '127.0.0.1', port: b.port }],
-        topics: [{ errorCode: 0, topic: TOPIC, isInternal: false, partitions: [{ partition: 0, leaderId: 0, replicas: [0], isr: [0], highWatermark: 0, logEndOffset: 0 }], configs: [] }],
+        // Metadata v3 (phase 6): leaderEpoch -1, a broker without a controller knows no epochs.
+        topics: [{ errorCode: 0, topic: TOPIC, isInternal: false, partitions: [{ partition: 0, leaderId: 0, leaderEpoch: -1, replicas: [0], isr: [0], highWatermark: 0, logEndOffset: 0 }], configs: [] }],
       },
     });
   });
@@ -152,7 +156,7 @@ describe('errors are codes, and the connection lives on', () => {
     expect(codes[2]?.[2]).toMatch(/exceeds batchBytesMax 200/);
     const versions = await c.nextResponse(ApiVersions);
     expect(versions.res.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
-    expect(versions.res.apis.length).toBe(15);
+    expect(versions.res.apis.length).toBe(16); // phase 6 added OffsetForLeaderEpoch (23)
 
     // Out of range tells the consumer where the log is.
     c.sendRequest(Fetch, fetchOne({ offset: 99, maxBytes: 100, maxWaitMs: 0 }), 12);
@@ -189,10 +193,10 @@ describe('errors are codes, and the connection lives on', () => {
       requestItemsMax: 10_000,
       responseBytesMax: 16 << 20,
     });
-    const keys = [0, 1, 2, 3, 18, 19, 4, 99];
+    const keys = [0, 1, 2, 3, 18, 19, 23, 4, 99];
     try {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...keys), fc.integer({ min: -1, max: 2 }), fc.uint8Array({ maxLength: 80 }), async (apiKey, apiVersion, body) => {
+        fc.asyncProperty(fc.constantFrom(...keys), fc.integer({ min: -1, max: 3 }), fc.uint8Array({ maxLength: 80 }), async (apiKey, apiVersion, body) => {
           const out = Buffer.concat(await handler.handle({ apiKey, apiVersion, correlationId: 1, clientId: null }, new ByteReader(Buffer.from(body))));
           const res = decodeBareResponseOrApi(out, apiKey);
           expect(Object.values(ErrorCode)).toContain(res.errorCode);
@@ -293,7 +297,7 @@ describe('concurrency and pipelining', () => {
   it('200 produce requests written at once on one connection get ascending offsets in request order', async () => {
     const b = await broker({ maxInFlightPerConnection: 16 });
     const c = await raw(b.port);
-    const frames = Array.from({ length: 200 }, (_, i) => encodeRequestFrame({ apiKey: 0, apiVersion: 1, correlationId: i, clientId: 'x' }, Produce.encodeRequest(produceReq([batchOf(`v${i}`)]))));
+    const frames = Array.from({ length: 200 }, (_, i) => encodeRequestFrame({ apiKey: 0, apiVersion: Produce.minVersion, correlationId: i, clientId: 'x' }, Produce.encodeRequest(produceReq([batchOf(`v${i}`)]))));
     c.send(frames.flat());
     for (let i = 0; i < 200; i++) {
       const { correlationId, res } = await c.nextResponse(Produce);

@@ -85,8 +85,9 @@ describe('CreateTopics', () => {
         errorCode: 0,
         topic: 'orders',
         isInternal: false,
-        // Metadata v2 (phase 5): a broker on its own is the only replica and the whole ISR.
-        partitions: [0, 1, 2].map((partition) => ({ partition, leaderId: 0, replicas: [0], isr: [0], highWatermark: 0, logEndOffset: 0 })),
+        // Metadata v2 (phase 5): a broker on its own is the only replica and the whole ISR;
+        // v3 (phase 6): leaderEpoch -1, a broker without a controller knows no epochs.
+        partitions: [0, 1, 2].map((partition) => ({ partition, leaderId: 0, leaderEpoch: -1, replicas: [0], isr: [0], highWatermark: 0, logEndOffset: 0 })),
         configs: [{ name: 'segment.bytes', value: '4096' }],
       },
     ]);
@@ -356,8 +357,8 @@ describe('hostile clients (issue 12)', () => {
     expect(atBound.subarray(4)).toEqual(once.subarray(4));
     const answer = Metadata.decodeResponse(new ByteReader(atBound, 4));
     expect(answer.topics.map((x) => [x.topic, x.errorCode, x.partitions.length])).toEqual([['wide', ErrorCode.NONE, 50]]);
-    // Metadata v2: a partition is 40 bytes (number, leader, replicas [0], ISR [0], HW, LEO).
-    expect(atBound.length - 4).toBe(4 + 4 + (4 + 2 + '127.0.0.1'.length + 4) + 4 + (2 + 2 + 'wide'.length + 1 + 4 + 50 * 40 + 4));
+    // Metadata v3: a partition is 44 bytes (number, leader, leader epoch, replicas [0], ISR [0], HW, LEO).
+    expect(atBound.length - 4).toBe(4 + 4 + (4 + 2 + '127.0.0.1'.length + 4) + 4 + (2 + 2 + 'wide'.length + 1 + 4 + 50 * 44 + 4));
     expect(b.logs).toEqual([]);
   });
 
@@ -397,12 +398,12 @@ describe('hostile clients (issue 12)', () => {
   it('no answer is larger than responseBytesMax: at the bound it is sent, one byte past it the API answers POLICY_VIOLATION', async () => {
     // The smallest responseBytesMax the broker takes: fetchBytesMax + the log's batchBytesMax + 291.
     const b = await t.broker({ fetchBytesMax: 8, log: { batchBytesMax: 100 }, responseBytesMax: 399 });
-    // Metadata v2 (phase 5): 40 bytes a partition, so three partitions and a longer name.
-    const [at, past] = ['n'.repeat(235), 'n'.repeat(236)];
+    // Metadata v3 (phase 6): 44 bytes a partition (v2's 40 and the leader epoch), so three partitions and a longer name.
+    const [at, past] = ['n'.repeat(223), 'n'.repeat(224)];
     await b.broker.createTopic({ name: at, partitions: 3 });
     await b.broker.createTopic({ name: past, partitions: 3 });
     const c = await t.raw(b.port);
-    const sizeOf = (topic: string, partitions: number): number => 4 + 4 + (4 + 2 + 9 + 4) + 4 + (2 + 2 + topic.length + 1 + 4 + partitions * 40 + 4);
+    const sizeOf = (topic: string, partitions: number): number => 4 + 4 + (4 + 2 + 9 + 4) + 4 + (2 + 2 + topic.length + 1 + 4 + partitions * 44 + 4);
     expect([sizeOf(at, 3), sizeOf(past, 3)]).toEqual([399, 400]);
     c.sendRequest(Metadata, { topics: [at], allowAutoTopicCreation: false }, 1);
     const sent = await c.nextFrame();

@@ -290,6 +290,10 @@ export class RequestHandler {
     const log = partition.log;
     try {
       const result = await appended;
+      // The batch is durable: wake the followers' parked fetches now, not after the HW has
+      // passed it (they are what moves the HW: waking them later would make every acks=all
+      // produce wait out a follower's long poll).
+      this.#appends.notifyAll();
       // #region acks
       const leader = partition.leaderReplica;
       if (leader !== null) {

@@ -130,17 +130,21 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
     'default-partitions': { type: 'string' },
     cluster: { type: 'string' },
     id: { type: 'string' },
+    controller: { type: 'string' },
   };
   for (const name of [...Object.keys(BROKER_LIMIT_OPTIONS), ...Object.keys(TOPIC_LIMIT_OPTIONS), ...Object.keys(GROUP_LIMIT_OPTIONS)]) options[name] = { type: 'string' };
   return {
     name: 'serve',
     usage: `  serve [--dir D] [--fresh] [--port P] [--host H] [--auto-create-topics] [--default-partitions N] [limits]
   serve --cluster FILE --id N --dir D [limits]
+  serve --controller H:P --id N --dir D [--port P] [limits]
                        run a broker (the default); prints "listening on H:P" once it
                        accepts connections; SIGTERM or SIGINT shuts it down gracefully.
                        --fresh: remove the data directory first, so offsets start at 0
                        (a --dir only if all in it is what these commands write).
                        With --cluster: broker N of the cluster file, replicating its topics.
+                       With --controller (phase 6): broker N registers with the controller
+                       at H:P, which elects leaders and creates topics.
                        Defaults: --dir ${defaultDir}, --port ${BROKER_DEFAULTS.port}, --host ${BROKER_DEFAULTS.host}`,
     options,
     async run(values) {
@@ -171,7 +175,16 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
       if (segmentBytesMax !== undefined) config.log = { segmentBytesMax };
       const clusterPath = typeof values.cluster === 'string' ? values.cluster : undefined;
       const brokerId = integerOption(values, 'id', 0);
-      if ((clusterPath === undefined) !== (brokerId === undefined)) throw new UsageError('--cluster and --id go together');
+      const controller = typeof values.controller === 'string' ? values.controller : undefined;
+      if (controller !== undefined) {
+        if (clusterPath !== undefined) throw new UsageError('--controller (phase 6) and --cluster (phase 5) exclude each other');
+        if (brokerId === undefined) throw new UsageError('--controller needs --id N, this broker\'s id');
+        const m = /^([^:\s]+):(\d+)$/.exec(controller);
+        const port = m === null ? Number.NaN : Number(m[2]);
+        if (m === null || !Number.isSafeInteger(port) || port < 1 || port > 65_535) throw new UsageError(`--controller must be HOST:PORT, got ${JSON.stringify(controller)}`);
+        Object.assign(config, { controller: { host: m[1] as string, port, brokerId } });
+        if (values.port === undefined) config.port = 0;
+      } else if ((clusterPath === undefined) !== (brokerId === undefined)) throw new UsageError('--cluster and --id go together');
       if (clusterPath !== undefined && brokerId !== undefined) {
         if (values.port !== undefined || values.host !== undefined) throw new UsageError('with --cluster, the cluster file gives the broker its host and port; drop --port/--host');
         const file = await readClusterFile(seams.storage, clusterPath);
@@ -207,6 +220,7 @@ export function serveCommand(seams: Seams, defaultDir: string): Command {
       announcePid();
       process.stderr.write(`data in ${config.dir}: ${broker.topics().length} topics\n`);
       if (config.cluster !== undefined) process.stderr.write(`broker ${config.cluster.brokerId} of a cluster of ${config.cluster.file.brokers.length}\n`);
+      if (config.controller !== undefined) process.stderr.write(`broker ${config.controller.brokerId}, controller at ${config.controller.host}:${config.controller.port}\n`);
       process.stdout.write(`listening on ${broker.host}:${broker.port}\n`);
       const signal = await signalled;
       // A second signal while shutting down means "now": exit without waiting for the deadline.

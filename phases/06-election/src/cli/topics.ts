@@ -38,9 +38,10 @@ export interface TopicCommands {
  * `describe-topic`'s output: one tab-separated line per partition, in the shape of
  * `kafka-topics.sh --describe` plus the leader's high watermark and log end offset. A
  * value the leader could not be asked for is `-`; a partition without a leader says
- * `Leader: none`, as Kafka does.
+ * `Leader: none`, as Kafka does. Under a controller (phase 6) the leader epoch follows the
+ * leader (`LeaderEpoch: e`), and an offline partition says `Leader: -1`.
  * @example
- * describeTopicLines('t', [{ partition: 0, leaderId: 1, replicas: [1, 2, 3], isr: [1, 2], highWatermark: 5, logEndOffset: 7, error: null }])
+ * describeTopicLines('t', [{ partition: 0, leaderId: 1, leaderEpoch: -1, replicas: [1, 2, 3], isr: [1, 2], highWatermark: 5, logEndOffset: 7, error: null }])
  * // ['Topic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2\tHighWatermark: 5\tLogEndOffset: 7']
  */
 export function describeTopicLines(topic: string, partitions: readonly PartitionDescription[]): string[] {
@@ -48,7 +49,8 @@ export function describeTopicLines(topic: string, partitions: readonly Partition
     [
       `Topic: ${topic}`,
       `Partition: ${p.partition}`,
-      `Leader: ${p.leaderId < 0 ? 'none' : p.leaderId}`,
+      // Phase 6 (epochs known): Kafka's -1 for an offline partition, then the leader epoch.
+      ...(p.leaderEpoch >= 0 ? [`Leader: ${p.leaderId}`, `LeaderEpoch: ${p.leaderEpoch}`] : [`Leader: ${p.leaderId < 0 ? 'none' : p.leaderId}`]),
       `Replicas: ${p.replicas.join(',')}`,
       `Isr: ${p.isr === null ? '-' : p.isr.join(',')}`,
       `HighWatermark: ${p.highWatermark ?? '-'}`,

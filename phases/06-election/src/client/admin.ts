@@ -46,6 +46,8 @@ export interface CreateTopicOutcome {
 export interface PartitionDescription {
   readonly partition: number;
   readonly leaderId: number;
+  /** Phase 6: the leader's epoch (-1 where epochs are not kept: a phase-5 cluster). */
+  readonly leaderEpoch: number;
   /** Broker ids holding a copy, leader first. */
   readonly replicas: readonly number[];
   /** The in-sync replicas as the leader reports them; null if the leader did not answer. */
@@ -151,8 +153,10 @@ export class Admin {
       return {
         partition: p.partition,
         leaderId: p.leaderId,
+        leaderEpoch: p.leaderEpoch,
         replicas: [...p.replicas],
-        isr: own === undefined ? null : [...own.isr],
+        // Phase 6: the ISR is the controller's, in every broker's answer; phase 5: only the leader knows it.
+        isr: p.leaderEpoch >= 0 ? [...p.isr] : own === undefined ? null : [...own.isr],
         highWatermark: own === undefined ? null : own.highWatermark,
         logEndOffset: own === undefined ? null : own.logEndOffset,
         error: answer?.error ?? (p.leaderId < 0 ? new Error(`${topic}-${p.partition} has no leader`) : null),

@@ -112,6 +112,12 @@ export interface ControllerDeps {
   logger?: (line: string) => void;
 }
 
+/**
+ * Topic settings CreateTopics may carry: the log's (applied by each broker), the ISR
+ * size acks=all needs, and the replication factor (consumed here, not stored).
+ */
+const TOPIC_CONFIGS: readonly string[] = ['segment.bytes', 'retention.bytes', 'min.insync.replicas', 'replication.factor'];
+
 /** The APIs the controller serves, for its ApiVersions answer. */
 const CONTROLLER_APIS: readonly ApiCodec<unknown, ResponseBase>[] = [Fetch, Metadata, ApiVersions, CreateTopics, AlterPartition, BrokerRegistration, BrokerHeartbeat];
 
@@ -363,6 +369,8 @@ export class Controller {
     let rf = this.config.defaultReplicationFactor;
     const settings: [string, string][] = [];
     for (const [key, value] of configs) {
+      if (!TOPIC_CONFIGS.includes(key)) return new Refusal(ErrorCode.INVALID_CONFIG, `unknown topic config ${quoted(key)}; known: ${TOPIC_CONFIGS.join(', ')}`);
+      if (!/^\d+$/.test(value)) return new Refusal(ErrorCode.INVALID_CONFIG, `${key} must be a positive integer, got ${quoted(value)}`);
       if (key === 'replication.factor') rf = Number(value);
       else settings.push([key, value]);
     }
@@ -370,6 +378,10 @@ export class Controller {
     if (!configs.some(([k]) => k === 'replication.factor')) rf = Math.min(rf, eligible.length);
     if (!Number.isSafeInteger(rf) || rf < 1 || rf > eligible.length) {
       return new Refusal(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${rf} needs that many unfenced brokers; there are ${eligible.length}`);
+    }
+    const minInsync = settings.find(([k]) => k === 'min.insync.replicas');
+    if (minInsync !== undefined && (Number(minInsync[1]) < 1 || Number(minInsync[1]) > rf)) {
+      return new Refusal(ErrorCode.INVALID_CONFIG, `min.insync.replicas ${minInsync[1]} must be in [1, replication factor ${rf}]`);
     }
     const n = eligible.length;
     const assignment = assignReplicas(eligible, partitions, rf, randomInt(this.#random, n), randomInt(this.#random, n));
@@ -450,7 +462,7 @@ export class Controller {
         errorCode: ErrorCode.NONE,
         topic: name,
         isInternal: false,
-        partitions: this.#image.partitionsOf(name).map((p) => ({ partition: p.partition, leaderId: p.leader, replicas: [...p.replicas], isr: [...p.isr], highWatermark: -1, logEndOffset: -1 })),
+        partitions: this.#image.partitionsOf(name).map((p) => ({ partition: p.partition, leaderId: p.leader, leaderEpoch: p.leaderEpoch, replicas: [...p.replicas], isr: [...p.isr], highWatermark: -1, logEndOffset: -1 })),
         configs: t.configs.map(([k, v]) => ({ name: k, value: v })),
       });
     }

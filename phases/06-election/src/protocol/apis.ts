@@ -18,6 +18,7 @@ import { ListOffsets } from './list-offsets.ts';
 import { Metadata } from './metadata.ts';
 import { OffsetCommit } from './offset-commit.ts';
 import { OffsetFetch } from './offset-fetch.ts';
+import { OffsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 import { Produce } from './produce.ts';
 import { SyncGroup } from './sync-group.ts';
 
@@ -44,6 +45,7 @@ export const APIS: readonly AnyApiCodec[] = [
   ListGroups,
   ApiVersions,
   CreateTopics,
+  OffsetForLeaderEpoch,
 ];
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Fetch (api key 1), our version 1: read stored batches from several partitions at once.
+ * Fetch (api key 1), our version 3: read stored batches from several partitions at once.
  * For each partition the broker returns the batches as they sit on disk (the first one
  * may start before the requested offset; the client skips those records, as Kafka's
  * consumers do). When no requested partition has anything new, the broker holds the
@@ -20,27 +20,38 @@
  * below the high watermark; a follower reads up to the leader's log end offset, and the
  * offset it asks for tells the leader everything below it is durable in the follower.
  *
- * Request body (v2):
+ * Version 3 (phase 6) adds, per partition right after `partition`, `currentLeaderEpoch`:
+ * the leader epoch the fetcher believes the partition's leader has (from Metadata v3, or,
+ * for a follower, from the controller that made it a follower), as Kafka's Fetch v9 has
+ * it in the same place (KIP-320). A leader that is on a newer epoch answers that
+ * partition FENCED_LEADER_EPOCH (the fetcher's metadata is stale: refresh it); one on an
+ * older epoch answers UNKNOWN_LEADER_EPOCH (it has not yet heard of the election the
+ * fetcher knows about, and must not serve it). -1 means "not checked" (Kafka's consumers
+ * before KIP-320). The three fixed fields stay first: the broker reads `maxBytes` at
+ * byte 8 of the body before decoding it (server/broker.ts, `fetchResponseReserve`).
  *
- * | bytes | field             | type   | notes                                                    |
- * | ----- | ----------------- | ------ | -------------------------------------------------------- |
- * | 4     | replicaId         | i32    | -1 consumer; >= 0 the follower's broker id (phase 5)      |
- * | 4     | maxWaitMs         | i32    | >= 0; long-poll time when nothing is there yet (capped)   |
- * | 4     | maxBytes          | i32    | > 0; soft limit over all partitions (see below)           |
- * | 4     | topicCount        | i32    | >= 0                                                      |
- * |       | per topic:        |        |                                                           |
- * | 2+N   | topic             | string |                                                           |
- * | 4     | partitionCount    | i32    | >= 0                                                      |
- * |       | per partition:    |        |                                                           |
- * | 4     | partition         | i32    |                                                           |
- * | 8     | offset            | i64    | first offset wanted, in [logStartOffset, logEndOffset]    |
- * | 4     | partitionMaxBytes | i32    | > 0; soft limit for this partition                        |
+ * Request body (v3):
+ *
+ * | bytes | field              | type   | notes                                                   |
+ * | ----- | ------------------ | ------ | ------------------------------------------------------- |
+ * | 4     | replicaId          | i32    | -1 consumer; >= 0 the follower's broker id (phase 5)    |
+ * | 4     | maxWaitMs          | i32    | >= 0; long-poll time when nothing is there yet (capped) |
+ * | 4     | maxBytes           | i32    | > 0; soft limit over all partitions (see below)         |
+ * | 4     | topicCount         | i32    | >= 0                                                    |
+ * |       | per topic:         |        |                                                         |
+ * | 2+N   | topic              | string |                                                         |
+ * | 4     | partitionCount     | i32    | >= 0                                                    |
+ * |       | per partition:     |        |                                                         |
+ * | 4     | partition          | i32    |                                                         |
+ * | 4     | currentLeaderEpoch | i32    | the leader epoch the fetcher knows; -1 not checked (v3) |
+ * | 8     | offset             | i64    | first offset wanted, in [logStartOffset, logEndOffset]  |
+ * | 4     | partitionMaxBytes  | i32    | > 0; soft limit for this partition                      |
  *
  * The limits are soft as in Kafka: a partition with data returns at least one whole batch
  * even if it is larger, so a consumer can always make progress; partitions after the
  * total is used up return no records (and no error) this time.
  *
- * Response body (v1 and v2):
+ * Response body (v1 to v3, unchanged):
  *
  * | bytes | field          | type            | notes                                            |
  * | ----- | -------------- | --------------- | ------------------------------------------------ |
@@ -65,6 +76,8 @@ import { ApiKey, chunksBytes } from './header.ts';
 /** One partition to read, and from where. */
 export interface FetchPartition {
   partition: number;
+  /** The leader epoch the fetcher believes is current (Fetch v3); -1 (the default) skips the check. */
+  currentLeaderEpoch?: number;
   offset: number;
   maxBytes: number;
 }
@@ -77,6 +90,9 @@ export interface FetchTopic {
 
 /** Who a fetch is from: a consumer (Kafka's -1). */
 export const CONSUMER_REPLICA_ID = -1;
+
+/** A `currentLeaderEpoch` that asks for no check (Kafka's -1), sent when a request leaves it out. */
+export const NO_LEADER_EPOCH = -1;
 
 /** A Fetch request. */
 export interface FetchRequest {
@@ -111,15 +127,15 @@ export interface FetchResponse extends ResponseBase {
 
 /** Smallest encodings, for checking array counts against the bytes present. */
 const TOPIC_BYTES_MIN = 2 + 4;
-const PARTITION_REQUEST_BYTES = 4 + 8 + 4;
+const PARTITION_REQUEST_BYTES = 4 + 4 + 8 + 4;
 const PARTITION_RESULT_BYTES_MIN = 4 + 2 + 2 + 8 + 8 + 4;
 
-/** Fetch v2 codec. */
+/** Fetch v3 codec. */
 export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
   apiKey: ApiKey.Fetch,
   name: 'Fetch',
-  minVersion: 2,
-  maxVersion: 2,
+  minVersion: 3,
+  maxVersion: 3,
 
   encodeRequest(req) {
     let size = 4 + 4 + 4 + 4;
@@ -127,7 +143,7 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
     const w = new ByteWriter(size).i32(req.replicaId ?? CONSUMER_REPLICA_ID).i32(req.maxWaitMs).i32(req.maxBytes).i32(req.topics.length);
     for (const t of req.topics) {
       w.string(t.topic).i32(t.partitions.length);
-      for (const p of t.partitions) w.i32(p.partition).i64(p.offset).i32(p.maxBytes);
+      for (const p of t.partitions) w.i32(p.partition).i32(p.currentLeaderEpoch ?? NO_LEADER_EPOCH).i64(p.offset).i32(p.maxBytes);
     }
     return [w.finish()];
   },
@@ -143,7 +159,9 @@ export const Fetch: ApiCodec<FetchRequest, FetchResponse> = {
       const partitionCount = r.arrayCount('partitionCount', PARTITION_REQUEST_BYTES);
       const partitions: FetchPartition[] = [];
       for (let j = 0; j < partitionCount; j++) {
-        partitions.push({ partition: r.i32('partition'), offset: r.i64('offset'), maxBytes: r.i32('partitionMaxBytes') });
+        const partition = r.i32('partition');
+        const currentLeaderEpoch = r.i32('currentLeaderEpoch');
+        partitions.push({ partition, currentLeaderEpoch, offset: r.i64('offset'), maxBytes: r.i32('partitionMaxBytes') });
       }
       topics.push({ topic, partitions });
     }

@@ -44,6 +44,8 @@ export const ApiKey = {
   ListGroups: 16,
   ApiVersions: 18,
   CreateTopics: 19,
+  /** Phase 6: a follower asks the leader where a leader epoch ends (KIP-101), to truncate to it. */
+  OffsetForLeaderEpoch: 23,
   /** Phase 6: a leader proposes an ISR change to the controller. */
   AlterPartition: 56,
   /** Phase 6: a broker announces itself to the controller and gets its broker epoch. */

@@ -1,11 +1,15 @@
 /**
- * Metadata (api key 3), our version 2: which brokers exist and where to reach them, and,
+ * Metadata (api key 3), our version 3: which brokers exist and where to reach them, and,
  * since phase 3, which topics exist, how many partitions each has, and which broker
  * leads each partition. Version 2 (phase 5) adds, per partition, its replicas and
  * in-sync replicas (as the answering broker knows them: the leader knows the ISR, a
  * follower reports `isr` empty), and the answering broker's own replica's high
  * watermark and log end offset (-1 when it holds no replica), which is what
- * `describe-topic` and `cluster` show.
+ * `describe-topic` and `cluster` show. Version 3 (phase 6) adds, per partition, the leader
+ * epoch right after the leader: the number the controller bumps every time it elects a
+ * leader, so a client can tell which of two answers about a partition's leader is the
+ * newer one, and send the epoch back with its Produce and Fetch (FENCED_LEADER_EPOCH
+ * tells it its metadata is stale). Kafka's Metadata has it since v7, in the same place.
  * A client bootstraps from any address it was given and then uses the advertised host
  * and port, as Kafka clients do. This is also how a client describes a topic: the
  * per-topic settings set at creation come back as (name, value) pairs.
@@ -16,7 +20,7 @@
  * name is created with the broker's default partition count, but only if the broker's
  * `autoCreateTopics` is on (off by default; Kafka: `auto.create.topics.enable`).
  *
- * Request body (v1 and v2):
+ * Request body (v1 to v3, unchanged):
  *
  * | bytes | field                  | type   | notes                                  |
  * | ----- | ---------------------- | ------ | -------------------------------------- |
@@ -24,7 +28,7 @@
  * | 2+N   | topic                  | string | per topic                              |
  * | 1     | allowAutoTopicCreation | i8     | 0 or 1                                 |
  *
- * Response body (v2):
+ * Response body (v3):
  *
  * | bytes | field          | type            | notes                                   |
  * | ----- | -------------- | --------------- | --------------------------------------- |
@@ -43,6 +47,7 @@
  * |       | per partition: |                 |                                         |
  * | 4     | partition      | i32             |                                         |
  * | 4     | leaderId       | i32             | nodeId of the partition's leader (-1: none) |
+ * | 4     | leaderEpoch    | i32             | the leader's epoch; -1 if unknown (v3)   |
  * | 4+4N  | replicas       | i32 array       | broker ids, leader first (v2)            |
  * | 4+4N  | isr            | i32 array       | in-sync replicas; empty if unknown here (v2) |
  * | 8     | highWatermark  | i64             | of this broker's replica; -1 if none (v2) |
@@ -75,6 +80,8 @@ export interface BrokerAddress {
 export interface PartitionMetadata {
   partition: number;
   leaderId: number;
+  /** The epoch `leaderId` leads in (bumped at every election); -1 if unknown (Metadata v3). */
+  leaderEpoch: number;
   /** Broker ids holding a copy, leader first. */
   replicas: number[];
   /** The in-sync replicas, as the answering broker knows them (empty: it does not know). */
@@ -104,15 +111,15 @@ export interface MetadataResponse extends ResponseBase {
 const BROKER_BYTES_MIN = 4 + 2 + 4;
 const TOPIC_NAME_BYTES_MIN = 2;
 const TOPIC_BYTES_MIN = 2 + 2 + 1 + 4 + 4;
-const PARTITION_BYTES_MIN = 4 + 4 + 4 + 4 + 8 + 8;
+const PARTITION_BYTES_MIN = 4 + 4 + 4 + 4 + 4 + 8 + 8;
 const CONFIG_BYTES_MIN = 2 + 2;
 
-/** Metadata v2 codec. */
+/** Metadata v3 codec. */
 export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,
   name: 'Metadata',
-  minVersion: 2,
-  maxVersion: 2,
+  minVersion: 3,
+  maxVersion: 3,
 
   encodeRequest(req) {
     let size = 4 + 1;
@@ -149,7 +156,7 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
     for (const t of res.topics) {
       w.i16(t.errorCode).string(t.topic).i8(t.isInternal ? 1 : 0).i32(t.partitions.length);
       for (const p of t.partitions) {
-        w.i32(p.partition).i32(p.leaderId).i32(p.replicas.length);
+        w.i32(p.partition).i32(p.leaderId).i32(p.leaderEpoch).i32(p.replicas.length);
         for (const id of p.replicas) w.i32(id);
         w.i32(p.isr.length);
         for (const id of p.isr) w.i32(id);
@@ -182,9 +189,10 @@ export const Metadata: ApiCodec<MetadataRequest, MetadataResponse> = {
       for (let j = 0; j < partitionCount; j++) {
         const partition = r.i32('partition');
         const leaderId = r.i32('leaderId');
+        const leaderEpoch = r.i32('leaderEpoch');
         const replicas = readIds(r, 'replicas');
         const isr = readIds(r, 'isr');
-        partitions.push({ partition, leaderId, replicas, isr, highWatermark: r.i64('highWatermark'), logEndOffset: r.i64('logEndOffset') });
+        partitions.push({ partition, leaderId, leaderEpoch, replicas, isr, highWatermark: r.i64('highWatermark'), logEndOffset: r.i64('logEndOffset') });
       }
       const configCount = r.arrayCount('configCount', CONFIG_BYTES_MIN);
       const configs: TopicConfigEntry[] = [];

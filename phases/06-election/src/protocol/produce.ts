@@ -1,5 +1,5 @@
 /**
- * Produce (api key 0), our version 1: append record batches to one partition of a topic.
+ * Produce (api key 0), our version 2: append record batches to one partition of a topic.
  * The records field holds one or more RecordBatch v2 exactly as phase 1 stores them on
  * disk, so the broker validates the bytes (magic, lengths, CRC), stamps the base offset in
  * place and appends them without decoding a single record. The response comes only after
@@ -11,18 +11,29 @@
  * partitions so one request can carry batches for many (an exercise in the writeup).
  * Version 0 (phase 2, one log) is no longer served: ApiVersions says so.
  *
- * Request body (v1):
+ * Version 2 (phase 6) adds `currentLeaderEpoch` right after `partition`: the leader epoch
+ * the producer believes the partition's leader has (from Metadata v3); -1 means "not
+ * checked". Kafka's Produce carries no leader epoch: it relies on NOT_LEADER_OR_FOLLOWER,
+ * which a broker can answer only once it knows it is no longer the leader. We send it so
+ * that a producer that believes in an old leader is told FENCED_LEADER_EPOCH (its
+ * metadata is stale: refresh it and go to the new leader), and so that a deposed leader
+ * that has not yet heard of its deposition refuses a producer that has: the producer's
+ * epoch is newer than any the broker knows, and it answers UNKNOWN_LEADER_EPOCH instead
+ * of appending records the new leader will never have.
  *
- * | bytes | field     | type   | notes                                                        |
- * | ----- | --------- | ------ | ------------------------------------------------------------ |
- * | 2     | acks      | i16    | -1 (all) or 1 (leader); both mean "after fsync" until phase 5 |
- * | 4     | timeoutMs | i32    | >= 0; how long replication may take (unused until phase 5)   |
- * | 2+N   | topic     | string | an existing topic (UNKNOWN_TOPIC_OR_PARTITION otherwise)     |
- * | 4     | partition | i32    | in [0, partitions of the topic)                              |
- * | 4     | length    | i32    | bytes of records, >= 0                                       |
- * | N     | records   | bytes  | one or more RecordBatch v2, back to back                     |
+ * Request body (v2):
  *
- * Response body (v1, unchanged from v0):
+ * | bytes | field              | type   | notes                                                         |
+ * | ----- | ------------------ | ------ | ------------------------------------------------------------- |
+ * | 2     | acks               | i16    | -1 (all) or 1 (leader); both mean "after fsync" until phase 5 |
+ * | 4     | timeoutMs          | i32    | >= 0; how long replication may take (unused until phase 5)    |
+ * | 2+N   | topic              | string | an existing topic (UNKNOWN_TOPIC_OR_PARTITION otherwise)      |
+ * | 4     | partition          | i32    | in [0, partitions of the topic)                               |
+ * | 4     | currentLeaderEpoch | i32    | the leader epoch the producer knows; -1 not checked (v2)      |
+ * | 4     | length             | i32    | bytes of records, >= 0                                        |
+ * | N     | records            | bytes  | one or more RecordBatch v2, back to back                      |
+ *
+ * Response body (v2, unchanged from v0):
  *
  * | bytes | field          | type | notes                                             |
  * | ----- | -------------- | ---- | ------------------------------------------------- |
@@ -33,6 +44,7 @@
  */
 import { type ApiCodec, type ResponseBase, readResponsePrefix, responsePrefixBytes, writeResponsePrefix } from './api.ts';
 import { type ByteReader, ByteWriter, stringBytes } from './bytes.ts';
+import { NO_LEADER_EPOCH } from './fetch.ts';
 import { ApiKey, chunksBytes } from './header.ts';
 
 /** A Produce request: acknowledgement mode, timeout, the partition, and the batches' bytes. */
@@ -41,6 +53,8 @@ export interface ProduceRequest {
   timeoutMs: number;
   topic: string;
   partition: number;
+  /** The leader epoch the producer believes is current (Produce v2); -1 (the default) skips the check. */
+  currentLeaderEpoch?: number;
   /** RecordBatch v2 bytes, possibly split over several chunks; on the wire they are one field. */
   records: readonly Buffer[];
 }
@@ -52,19 +66,20 @@ export interface ProduceResponse extends ResponseBase {
   logStartOffset: number;
 }
 
-/** Produce v1 codec. */
+/** Produce v2 codec. */
 export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
   apiKey: ApiKey.Produce,
   name: 'Produce',
-  minVersion: 1,
-  maxVersion: 1,
+  minVersion: 2,
+  maxVersion: 2,
 
   encodeRequest(req) {
-    const fixed = new ByteWriter(2 + 4 + stringBytes(req.topic) + 4 + 4)
+    const fixed = new ByteWriter(2 + 4 + stringBytes(req.topic) + 4 + 4 + 4)
       .i16(req.acks)
       .i32(req.timeoutMs)
       .string(req.topic)
       .i32(req.partition)
+      .i32(req.currentLeaderEpoch ?? NO_LEADER_EPOCH)
       .i32(chunksBytes(req.records))
       .finish();
     return [fixed, ...req.records];
@@ -75,9 +90,10 @@ export const Produce: ApiCodec<ProduceRequest, ProduceResponse> = {
     const timeoutMs = r.i32('timeoutMs');
     const topic = r.string('topic');
     const partition = r.i32('partition');
+    const currentLeaderEpoch = r.i32('currentLeaderEpoch');
     const records = r.bytes('records');
     r.expectEnd('Produce request');
-    return { acks, timeoutMs, topic, partition, records: [records] };
+    return { acks, timeoutMs, topic, partition, currentLeaderEpoch, records: [records] };
   },
 
   encodeResponse(res) {

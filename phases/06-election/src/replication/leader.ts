@@ -12,6 +12,16 @@
  *   end: an acknowledged acks=all record is on disk on every ISR member.
  * - The HW never moves back; an acks=all produce resolves once the HW passes its last
  *   offset (Kafka's DelayedProduce), or times out; the records stay in the log either way.
+ *
+ * Phase 6, `controlled`: the ISR belongs to the controller. The leader starts from the
+ * ISR the metadata log gives it and never changes it itself: a follower that caught up
+ * becomes a *pending addition* (the caller proposes it with AlterPartition), a lagging
+ * one a proposed removal; `setCommittedIsr` applies what the controller accepted. The HW
+ * is computed over the maximal ISR, committed members plus pending additions, and a
+ * removal counts only once committed, so a leader cut off from the controller can never
+ * shrink the ISR to itself and commit alone. A follower joins only once its LEO reaches
+ * both the HW and the offset where this leader's epoch began, so it holds everything this
+ * leader may have acknowledged.
  */
 import type { Clock, TimerHandle } from '../seams/clock.ts';
 import { type FollowerState, expandIsr, initialFollowerState, nextHighWatermark, shrinkIsr, updateFollowerFetchState } from './isr.ts';
@@ -29,9 +39,17 @@ export interface ReplicaAssignment {
 /** What a call changed. */
 export interface LeaderChange {
   readonly highWatermarkMoved: boolean;
-  /** Followers that joined (+) or left (-) the ISR. */
+  /** Followers that joined (+) or left (-) the ISR; in controlled mode, proposed to the controller. */
   readonly isrAdded: readonly number[];
   readonly isrRemoved: readonly number[];
+}
+
+/** Phase 6: the ISR comes from the controller (see the file comment). */
+export interface ControlledIsr {
+  /** The committed ISR from the metadata log. */
+  readonly isr: readonly number[];
+  /** The log end offset when this leader's epoch began: a follower must reach it to join. */
+  readonly leaderEpochStartOffset: number;
 }
 
 interface Waiter {
@@ -54,15 +72,51 @@ export class LeaderReplica {
   #highWatermark: number;
   readonly #followers = new Map<number, FollowerState>();
   #waiters: Waiter[] = [];
+  /** Phase 6: null when this leader owns its ISR (phase 5's fixed leader). */
+  readonly #controlled: { readonly leaderEpochStartOffset: number; readonly pending: Set<number> } | null;
 
-  constructor(assignment: ReplicaAssignment, clock: Clock, startHighWatermark: number) {
+  constructor(assignment: ReplicaAssignment, clock: Clock, startHighWatermark: number, controlled?: ControlledIsr) {
     this.assignment = assignment;
     this.#clock = clock;
     const now = clock.now();
-    // The ISR starts full; a follower that never fetches leaves it after replicaLagTimeMaxMs.
-    this.#isr = [...assignment.replicas];
+    // Phase 5: the ISR starts full; a follower that never fetches leaves it after replicaLagTimeMaxMs.
+    // Phase 6: it starts as the controller recorded it, and every follower counts as caught up now.
+    this.#isr = controlled === undefined ? [...assignment.replicas] : assignment.replicas.filter((id) => controlled.isr.includes(id));
     for (const id of assignment.replicas) if (id !== assignment.brokerId) this.#followers.set(id, initialFollowerState(id, now));
     this.#highWatermark = startHighWatermark;
+    this.#controlled = controlled === undefined ? null : { leaderEpochStartOffset: controlled.leaderEpochStartOffset, pending: new Set() };
+  }
+
+  /** Phase 6: followers proposed for the ISR and not yet accepted by the controller. */
+  get pendingAdditions(): readonly number[] {
+    return this.#controlled === null ? [] : [...this.#controlled.pending];
+  }
+
+  /** The committed ISR plus pending additions: what the HW is computed over. */
+  get maximalIsr(): readonly number[] {
+    if (this.#controlled === null) return this.#isr;
+    const pending = this.#controlled.pending;
+    return this.assignment.replicas.filter((id) => this.#isr.includes(id) || pending.has(id));
+  }
+
+  /**
+   * Phase 6: the controller committed `isr` (from the metadata log or an AlterPartition
+   * answer). Pending additions it now holds are no longer pending; the HW may move.
+   */
+  setCommittedIsr(isr: readonly number[], leaderLogEndOffset: number): LeaderChange {
+    const before = this.#isr;
+    this.#isr = this.assignment.replicas.filter((id) => isr.includes(id));
+    if (this.#controlled !== null) for (const id of this.#isr) this.#controlled.pending.delete(id);
+    return {
+      highWatermarkMoved: this.#advance(leaderLogEndOffset),
+      isrAdded: this.#isr.filter((id) => !before.includes(id)),
+      isrRemoved: before.filter((id) => !this.#isr.includes(id)),
+    };
+  }
+
+  /** Phase 6: a proposed addition was refused or abandoned; it no longer counts. */
+  dropPending(id: number): void {
+    this.#controlled?.pending.delete(id);
   }
 
   get highWatermark(): number {
@@ -90,6 +144,14 @@ export class LeaderReplica {
     this.#followers.set(replicaId, updateFollowerFetchState(state, { fetchOffset, nowMs: this.#clock.now(), leaderLogEndOffset }));
     const moved = this.#advance(leaderLogEndOffset);
     const fetched = this.#followers.get(replicaId) as FollowerState;
+    if (this.#controlled !== null) {
+      // Propose, do not apply: the follower counts for the HW from now on (it holds everything below its fetch offset).
+      const c = this.#controlled;
+      if (c.pending.has(replicaId) || fetched.logEndOffset < c.leaderEpochStartOffset) return { highWatermarkMoved: moved, isrAdded: [], isrRemoved: [] };
+      const { added } = expandIsr(this.maximalIsr, this.assignment.replicas, fetched, this.#highWatermark, this.#clock.now(), this.assignment.replicaLagTimeMaxMs);
+      for (const id of added) c.pending.add(id);
+      return { highWatermarkMoved: moved, isrAdded: added, isrRemoved: [] };
+    }
     const { isr, added } = expandIsr(this.#isr, this.assignment.replicas, fetched, this.#highWatermark, this.#clock.now(), this.assignment.replicaLagTimeMaxMs);
     this.#isr = isr;
     // A follower joining never lowers the HW (it holds everything below it), but may let it move.
@@ -106,6 +168,8 @@ export class LeaderReplica {
   maybeShrinkIsr(leaderLogEndOffset: number): LeaderChange {
     const { isr, removed } = shrinkIsr(this.#isr, this.assignment.brokerId, this.#followers, this.#clock.now(), this.assignment.replicaLagTimeMaxMs);
     if (removed.length === 0) return NO_CHANGE;
+    // Phase 6: a proposal for the controller; nothing changes until it is committed.
+    if (this.#controlled !== null) return { highWatermarkMoved: false, isrAdded: [], isrRemoved: removed };
     this.#isr = isr;
     return { highWatermarkMoved: this.#advance(leaderLogEndOffset), isrAdded: [], isrRemoved: removed };
   }
@@ -143,7 +207,7 @@ export class LeaderReplica {
       current: this.#highWatermark,
       leaderId: this.assignment.brokerId,
       leaderDurableLogEndOffset: leaderLogEndOffset,
-      isr: this.#isr,
+      isr: this.maximalIsr,
       followers: this.#followers,
     });
     if (next === this.#highWatermark) return false;

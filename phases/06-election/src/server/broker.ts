@@ -37,6 +37,16 @@ import { BrokerConnection, type ConnectionStats, RequestBytesPool, type RequestB
 import { GroupHandlers } from './group-handlers.ts';
 import { type ClusterView, RequestHandler } from './handlers.ts';
 import { ReplicaManager } from '../replication/replica-manager.ts';
+import { ControlledReplicas } from '../replication/controlled-replicas.ts';
+import { ControllerChannel } from '../replication/controller-channel.ts';
+import { ErrorCode } from '../protocol/errors.ts';
+import type { CreateTopicsRequest, CreateTopicsResponse } from '../protocol/create-topics.ts';
+
+/** Phase 6: a broker under a controller: its replication and its link to the controller. */
+interface Controlled {
+  readonly replicas: ControlledReplicas;
+  readonly channel: ControllerChannel;
+}
 
 /**
  * The broker's surroundings: the seams it reaches the world through, and where log
@@ -73,6 +83,7 @@ export class Broker {
   readonly #partitions: PartitionManager;
   readonly #offsets: OffsetsStore;
   readonly #replication: ReplicaManager | null;
+  readonly #controlled: Controlled | null;
   readonly #handler: RequestHandler;
   readonly #clock: Clock;
   readonly #logger: (line: string) => void;
@@ -89,6 +100,7 @@ export class Broker {
     partitions: PartitionManager,
     offsets: OffsetsStore,
     replication: ReplicaManager | null,
+    controlled: Controlled | null,
     clock: Clock,
     random: Random,
     logger: (line: string) => void,
@@ -100,6 +112,7 @@ export class Broker {
     this.#partitions = partitions;
     this.#offsets = offsets;
     this.#replication = replication;
+    this.#controlled = controlled;
     this.#clock = clock;
     this.#logger = logger;
     this.#requestBytes = new RequestBytesPool(config.queuedRequestBytesMax);
@@ -125,7 +138,13 @@ export class Broker {
       // the offsets store local to each broker; phase 6's controller could move it).
       groups: new GroupHandlers(coordinator, partitions, coordinatorAddress(config, listener.port)),
       ...(replication === null ? {} : { cluster: clusterView(replication) }),
+      ...(controlled === null ? {} : { cluster: controlledView(controlled, config) }),
     });
+  }
+
+  /** Phase 6: this broker's controller-driven replication, or null. */
+  get controlled(): { readonly replicas: ControlledReplicas; readonly channel: ControllerChannel } | null {
+    return this.#controlled;
   }
 
   /** This broker's replication (phase 5), or null for a broker on its own. */
@@ -197,8 +216,47 @@ export class Broker {
         throw err;
       }
     }
-    broker = new Broker(resolved, listener, partitions, offsets, replication, deps.clock, deps.random, logger);
+    let controlled: Controlled | null = null;
+    if (resolved.controller !== undefined) {
+      const c = resolved.controller;
+      const replicas = await ControlledReplicas.open(partitions, resolved.dir, {
+        brokerId: c.brokerId,
+        replicaLagTimeMaxMs: resolved.replicaLagTimeMaxMs,
+        minInsyncReplicas: resolved.minInsyncReplicas,
+        replicaFetchWaitMs: resolved.replicaFetchWaitMs,
+        replicaFetchBytesMax: resolved.replicaFetchBytesMax,
+        replicaFetchBackoffMs: resolved.replicaFetchBackoffMs,
+        checkpointIntervalMs: resolved.checkpointIntervalMs,
+      }, { storage, clock: deps.clock, transport: deps.transport, logger, onHighWatermarkMoved: () => {
+        if (broker !== null) broker.#handler.highWatermarkMoved();
+      } }).catch(async (err: unknown) => {
+        await listener.close();
+        await offsets.close();
+        await partitions.close();
+        throw err;
+      });
+      const channel = new ControllerChannel({
+        brokerId: c.brokerId,
+        advertisedHost: resolved.host,
+        advertisedPort: listener.port,
+        controllerHost: c.host,
+        controllerPort: c.port,
+        clock: deps.clock,
+        transport: deps.transport,
+        heartbeatIntervalMs: resolved.heartbeatIntervalMs,
+        metadataFetchWaitMs: 5_000,
+        retryBackoffMs: resolved.replicaFetchBackoffMs,
+        logger,
+        onMetadata: (image) => replicas.apply(image),
+      });
+      controlled = { replicas, channel };
+    }
+    broker = new Broker(resolved, listener, partitions, offsets, replication, controlled, deps.clock, deps.random, logger);
     replication?.run();
+    if (controlled !== null) {
+      controlled.replicas.attach(controlled.channel);
+      controlled.channel.start();
+    }
     return broker;
   }
 
@@ -281,6 +339,8 @@ export class Broker {
     await listenerClosed;
     // Followers stop copying before the logs close; produces still waiting for the HW fail.
     await this.#replication?.stop();
+    await this.#controlled?.channel.stop();
+    await this.#controlled?.replicas.stop();
     try {
       await this.#partitions.close();
     } finally {
@@ -318,6 +378,33 @@ function refuse(link: ServerLink): ServerLinkHandlers {
 function coordinatorAddress(config: BrokerConfig, port: number): { nodeId: number; host: string; port: number } {
   const first = config.cluster?.file.brokers[0];
   return first === undefined ? { nodeId: 0, host: config.host, port } : { nodeId: first.id, host: first.host, port: first.port };
+}
+
+/** Phase 6: the cluster as this broker's copy of the metadata log has it. */
+function controlledView(c: Controlled, config: BrokerConfig): ClusterView {
+  const brokerId = config.controller?.brokerId ?? 0;
+  const image = c.channel.image;
+  return {
+    brokerId,
+    get brokers() {
+      return [...image.brokers.values()].filter((b) => !b.fenced).map((b) => ({ nodeId: b.id, host: b.host, port: b.port }));
+    },
+    replicasOf: (topic, partition) => image.partition(topic, partition)?.replicas ?? null,
+    partitionState: (topic, partition) => image.partition(topic, partition),
+    followerCaughtUp: (partition) => c.replicas.onFollowerCaughtUp(partition),
+    createTopics: async (req: CreateTopicsRequest): Promise<CreateTopicsResponse> => {
+      let res: CreateTopicsResponse;
+      try {
+        res = await c.channel.createTopics(req);
+      } catch (err) {
+        return { errorCode: ErrorCode.NONE, errorMessage: null, topics: req.topics.map((t) => ({ name: t.name, errorCode: ErrorCode.BROKER_NOT_AVAILABLE, errorMessage: `the controller cannot be reached: ${err instanceof Error ? err.message : String(err)}` })) };
+      }
+      // Answer once this broker has the new topics, so the client can use them at once.
+      const created = res.topics.filter((t) => t.errorCode === ErrorCode.NONE).map((t) => t.name);
+      await c.replicas.waitForTopics(created, 10_000);
+      return res;
+    },
+  };
 }
 
 /** What the request handlers need to know of the cluster. */

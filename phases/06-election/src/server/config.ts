@@ -128,6 +128,18 @@ export interface BrokerConfig {
   replicaFetchBackoffMs: number;
   /** How often high watermarks are checkpointed (Kafka `replica.high.watermark.checkpoint.interval.ms`). */
   checkpointIntervalMs: number;
+  /**
+   * Phase 6: the controller this broker registers with and its id; absent for a broker on
+   * its own or in a phase-5 cluster. Topics, leaders and ISRs then come from the
+   * controller's metadata log.
+   */
+  controller?: { host: string; port: number; brokerId: number };
+  /** Phase 6: how often the broker renews its lease (Kafka `broker.heartbeat.interval.ms`); below the controller's session timeout. */
+  heartbeatIntervalMs: number;
+  /** Phase 6: a follower not caught up for this long is proposed for removal from the ISR (Kafka `replica.lag.time.max.ms`). */
+  replicaLagTimeMaxMs: number;
+  /** Phase 6: acks=all needs this many in-sync replicas unless the topic sets `min.insync.replicas`. */
+  minInsyncReplicas: number;
 }
 
 /**
@@ -160,6 +172,9 @@ export const BROKER_DEFAULTS: Omit<BrokerConfig, 'dir'> = {
   replicaFetchBytesMax: 1024 * 1024,
   replicaFetchBackoffMs: 100,
   checkpointIntervalMs: 1000,
+  heartbeatIntervalMs: 200,
+  replicaLagTimeMaxMs: 2000,
+  minInsyncReplicas: 1,
 };
 
 /**
@@ -199,6 +214,18 @@ export function resolveBrokerConfig(partial: Partial<BrokerConfig>): BrokerConfi
   atLeast('replicaFetchBytesMax', 1, 0x7fff_ffff);
   atLeast('replicaFetchBackoffMs', 1);
   atLeast('checkpointIntervalMs', 1);
+  atLeast('heartbeatIntervalMs', 1);
+  atLeast('replicaLagTimeMaxMs', 1);
+  atLeast('minInsyncReplicas', 1);
+  if (config.controller !== undefined) {
+    if (config.cluster !== undefined) throw new InvalidConfigError('a broker has a cluster file (phase 5) or a controller (phase 6), not both');
+    checkIntegerSetting('controller.brokerId', config.controller.brokerId, 0, 0x7fff_ffff);
+    checkIntegerSetting('controller.port', config.controller.port, 1, 65_535);
+    if (config.replicaFetchWaitMs * 2 >= config.replicaLagTimeMaxMs) {
+      throw new InvalidConfigError(`replicaFetchWaitMs (${config.replicaFetchWaitMs}) must be below half of replicaLagTimeMaxMs (${config.replicaLagTimeMaxMs}), or an idle follower would leave the ISR`);
+    }
+    if (config.autoCreateTopics) throw new InvalidConfigError('autoCreateTopics cannot be used with a controller: topics are created through it (create-topic)');
+  }
   if (config.cluster !== undefined) {
     const { file, brokerId } = config.cluster;
     if (!file.brokers.some((b) => b.id === brokerId)) throw new InvalidConfigError(`broker id ${brokerId} is not in the cluster file (ids: ${file.brokers.map((b) => b.id).join(', ')})`);

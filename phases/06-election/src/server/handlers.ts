@@ -57,6 +57,8 @@ import { ListGroups } from '../protocol/list-groups.ts';
 import { OffsetCommit } from '../protocol/offset-commit.ts';
 import { OffsetFetch } from '../protocol/offset-fetch.ts';
 import { SyncGroup } from '../protocol/sync-group.ts';
+import { OffsetForLeaderEpoch, type OffsetForLeaderEpochPartitionResult, type OffsetForLeaderEpochRequest, type OffsetForLeaderEpochResponse } from '../protocol/offset-for-leader-epoch.ts';
+import { checkLeaderEpoch } from '../controller/election.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { errorCodeFor, errorMessageFor } from './error-codes.ts';
 import type { GroupHandlers } from './group-handlers.ts';
@@ -95,6 +97,12 @@ export interface ClusterView {
   readonly brokers: readonly { nodeId: number; host: string; port: number }[];
   /** A partition's replicas, leader first, or null for a topic outside the cluster file. */
   replicasOf(topic: string, partition: number): readonly number[] | null;
+  /** Phase 6: the partition as the controller's metadata log has it (leader, epoch, committed ISR). */
+  partitionState?(topic: string, partition: number): { readonly leader: number; readonly leaderEpoch: number; readonly isr: readonly number[] } | undefined;
+  /** Phase 6: a follower's fetch may have caught it up; the leader proposes it for the ISR. */
+  followerCaughtUp?(partition: Partition): void;
+  /** Phase 6: topics are created by the controller; resolves once this broker knows them. */
+  createTopics?(req: CreateTopicsRequest): Promise<CreateTopicsResponse>;
 }
 
 /** An encoded response body, now or later. */
@@ -186,6 +194,8 @@ export class RequestHandler {
         return this.#run(ApiVersions, body, () => this.#apiVersions(ErrorCode.NONE, null));
       case ApiKey.CreateTopics:
         return this.#run(CreateTopics, body, (req) => this.#createTopics(req));
+      case ApiKey.OffsetForLeaderEpoch:
+        return this.#run(OffsetForLeaderEpoch, body, (req) => this.#offsetForLeaderEpoch(req));
       case ApiKey.FindCoordinator:
         return this.#group(FindCoordinator, body, (groups, req) => groups.findCoordinator(req));
       case ApiKey.JoinGroup:
@@ -264,8 +274,9 @@ export class RequestHandler {
     // A topic being auto-created (now, or by an earlier request): append once it exists,
     // behind the earlier requests for it (promise callbacks run in registration order).
     const creating = this.#creating.get(req.topic) ?? (this.#partitions.topic(req.topic) === undefined ? this.#autoCreate(req.topic) : undefined);
-    if (creating !== undefined) return creating.then(() => this.#append(this.#partitions.partition(req.topic, req.partition), batches, req.acks, req.timeoutMs));
-    return this.#append(this.#partitions.partition(req.topic, req.partition), batches, req.acks, req.timeoutMs);
+    const epoch = req.currentLeaderEpoch ?? -1;
+    if (creating !== undefined) return creating.then(() => this.#append(this.#partitions.partition(req.topic, req.partition), batches, req.acks, req.timeoutMs, epoch));
+    return this.#append(this.#partitions.partition(req.topic, req.partition), batches, req.acks, req.timeoutMs, epoch);
   }
 
   /**
@@ -273,7 +284,10 @@ export class RequestHandler {
    * notes). Phase 5: only the leader takes produce requests, and acks=all is refused
    * before anything is appended while the ISR is below minInsyncReplicas.
    */
-  #append(partition: Partition, batches: Buffer[], acks: number, timeoutMs: number): ProduceResponse | Promise<ProduceResponse> {
+  #append(partition: Partition, batches: Buffer[], acks: number, timeoutMs: number, currentLeaderEpoch: number): ProduceResponse | Promise<ProduceResponse> {
+    // Phase 6: a producer that knows a newer (or older) leader than this broker is told so.
+    const epochError = epochProblem(partition, currentLeaderEpoch, this.#brokerId);
+    if (epochError !== null) return Produce.errorResponse(epochError.errorCode, epochError.message);
     if (partition.role === 'follower') return notLeader(partition);
     const leader = partition.leaderReplica;
     if (leader !== null && acks === -1 && !leader.enoughReplicas) {
@@ -290,6 +304,10 @@ export class RequestHandler {
     const log = partition.log;
     try {
       const result = await appended;
+      // The batch is durable: wake the followers' parked fetches now, not after the HW has
+      // passed it (they are what moves the HW: waking them later would make every acks=all
+      // produce wait out a follower's long poll).
+      this.#appends.notifyAll();
       // #region acks
       const leader = partition.leaderReplica;
       if (leader !== null) {
@@ -378,7 +396,11 @@ export class RequestHandler {
         }
         const change = partition.leaderReplica?.onFollowerFetch(replicaId, p.offset, partition.logEndOffset);
         if (change === undefined) continue;
-        if (change.isrAdded.length > 0) this.#options.logger(`${t.topic}-${p.partition}: ISR expands to [${partition.leaderReplica?.isr.join(',') ?? ''}] (${change.isrAdded.join(',')} caught up)`);
+        if (change.isrAdded.length > 0) {
+          // Phase 6: a proposal the controller must accept; phase 5: the leader's own decision.
+          if (this.#options.cluster?.followerCaughtUp !== undefined) this.#options.cluster.followerCaughtUp(partition);
+          else this.#options.logger(`${t.topic}-${p.partition}: ISR expands to [${partition.leaderReplica?.isr.join(',') ?? ''}] (${change.isrAdded.join(',')} caught up)`);
+        }
         moved ||= change.highWatermarkMoved;
       }
     }
@@ -420,7 +442,7 @@ export class RequestHandler {
     for (const t of req.topics) {
       const partitions: FetchPartitionResult[] = [];
       for (const p of t.partitions) {
-        const result = await this.#readPartition(req, t.topic, p.partition, p.offset, Math.min(p.maxBytes, budgetBytes));
+        const result = await this.#readPartition(req, t.topic, p.partition, p.offset, Math.min(p.maxBytes, budgetBytes), p.currentLeaderEpoch ?? -1);
         for (const batch of result.records) budgetBytes -= batch.length;
         partitions.push(result);
       }
@@ -438,13 +460,15 @@ export class RequestHandler {
   }
 
   /** One partition's part of a fetch; failures become that partition's error code. */
-  async #readPartition(req: FetchRequest, topic: string, partition: number, offset: number, maxBytes: number): Promise<FetchPartitionResult> {
+  async #readPartition(req: FetchRequest, topic: string, partition: number, offset: number, maxBytes: number, currentLeaderEpoch: number): Promise<FetchPartitionResult> {
     let found: Partition;
     try {
       found = this.#partitions.partition(topic, partition);
     } catch (err) {
       return fetchPartitionError(partition, errorCodeFor(err), errorMessageFor(err));
     }
+    const epochError = epochProblem(found, currentLeaderEpoch, this.#brokerId);
+    if (epochError !== null) return fetchPartitionError(partition, epochError.errorCode, epochError.message);
     const replicaId = req.replicaId ?? CONSUMER_REPLICA_ID;
     // Only the leader serves fetches, from consumers and followers alike (phase 5).
     if (found.role === 'follower' || (replicaId !== CONSUMER_REPLICA_ID && found.leaderReplica === null)) {
@@ -524,10 +548,13 @@ export class RequestHandler {
       local = null;
     }
     const hosted = local !== null && replicas.includes(this.#brokerId);
-    const isr = local?.leaderReplica?.isr ?? (local?.role === 'single' ? [this.#brokerId] : []);
+    // Phase 6: leader, epoch and ISR are the controller's, the same on every broker.
+    const state = this.#options.cluster?.partitionState?.(topic, partition);
+    const isr = state?.isr ?? local?.leaderReplica?.isr ?? (local?.role === 'single' ? [this.#brokerId] : []);
     return {
       partition,
-      leaderId: replicas[0] ?? -1,
+      leaderId: state?.leader ?? replicas[0] ?? -1,
+      leaderEpoch: state?.leaderEpoch ?? -1,
       replicas,
       isr: [...isr],
       highWatermark: hosted && local !== null ? local.highWatermark : -1,
@@ -544,6 +571,8 @@ export class RequestHandler {
     const tooMany = this.#tooManyTopics('CreateTopics', req.topics.length);
     if (tooMany !== null) return CreateTopics.errorResponse(ErrorCode.INVALID_REQUEST, tooMany);
     if (this.#shuttingDown) return CreateTopics.errorResponse(ErrorCode.BROKER_NOT_AVAILABLE, 'broker is shutting down');
+    // Phase 6: the controller creates topics (and assigns their replicas); this broker forwards.
+    if (this.#options.cluster?.createTopics !== undefined) return await this.#options.cluster.createTopics(req);
     // Phase 5: a cluster's topics are the cluster file's, the same on every broker; a topic
     // created here would live on this broker alone. Phase 6 creates topics through a controller.
     if (this.#options.cluster !== undefined) {
@@ -565,6 +594,38 @@ export class RequestHandler {
     return { errorCode: ErrorCode.NONE, errorMessage: null, topics };
   }
 
+  /**
+   * Phase 6: where a leader epoch ends in this leader's log (KIP-101), for a follower
+   * about to truncate. Only the leader answers, and only in the epoch the follower names.
+   */
+  #offsetForLeaderEpoch(req: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
+    const tooMany = this.#tooManyTopics('OffsetForLeaderEpoch', req.topics.length);
+    if (tooMany !== null) return OffsetForLeaderEpoch.errorResponse(ErrorCode.INVALID_REQUEST, tooMany);
+    const none = (partition: number, errorCode: number, errorMessage: string | null): OffsetForLeaderEpochPartitionResult => ({ partition, errorCode, errorMessage, leaderEpoch: -1, endOffset: -1 });
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      topics: req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          let found: Partition;
+          try {
+            found = this.#partitions.partition(t.topic, p.partition);
+          } catch (err) {
+            return none(p.partition, errorCodeFor(err), errorMessageFor(err));
+          }
+          const epochError = epochProblem(found, p.currentLeaderEpoch, this.#brokerId);
+          if (epochError !== null) return none(p.partition, epochError.errorCode, epochError.message);
+          if (found.leaderReplica === null) return none(p.partition, ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.#brokerId} does not lead ${t.topic}-${p.partition}`);
+          const cache = found.epochCache;
+          if (cache === null) return none(p.partition, ErrorCode.NONE, null);
+          const end = cache.endOffsetFor(p.leaderEpoch, found.logEndOffset);
+          return { partition: p.partition, errorCode: ErrorCode.NONE, errorMessage: null, leaderEpoch: end.epoch, endOffset: end.endOffset };
+        }),
+      })),
+    };
+  }
+
   /** Why a request naming `count` topics is refused (over `requestTopicsMax`), or null. */
   #tooManyTopics(api: string, count: number): string | null {
     const max = this.#options.requestTopicsMax;
@@ -574,6 +635,19 @@ export class RequestHandler {
   #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {
     return { errorCode, errorMessage, apis: supportedVersions() };
   }
+}
+
+/**
+ * Phase 6: a request that names a leader epoch other than the one this broker knows for
+ * the partition: older → FENCED_LEADER_EPOCH (the sender should refresh its metadata),
+ * newer → UNKNOWN_LEADER_EPOCH (this broker has not heard of it yet: retry). -1 is not checked.
+ */
+function epochProblem(partition: Partition, requestEpoch: number, brokerId: number): { errorCode: number; message: string } | null {
+  if (requestEpoch < 0 || partition.leaderEpoch < 0) return null;
+  const code = checkLeaderEpoch(requestEpoch, partition.leaderEpoch, true);
+  if (code === ErrorCode.NONE) return null;
+  const what = code === ErrorCode.FENCED_LEADER_EPOCH ? 'older than' : 'newer than';
+  return { errorCode: code, message: `${partition.topic}-${partition.partition}: leader epoch ${requestEpoch} is ${what} broker ${brokerId}'s ${partition.leaderEpoch}` };
 }
 
 /** The answer to a produce sent to a follower: the client should refresh its metadata. */

@@ -40,6 +40,7 @@ import {
   validateBatch,
   verifyBatchCrc,
 } from '../log/record-batch.ts';
+import type { LeaderEpochCache } from '../replication/epoch-cache.ts';
 import type { LeaderReplica } from '../replication/leader.ts';
 
 /** A partition of a topic, by name and number. */
@@ -84,6 +85,14 @@ export class Partition implements TopicPartition {
 
   #leader: LeaderReplica | null = null;
   #follower: { leaderId: number; highWatermark: number } | null = null;
+  /** Phase 6: the leader epoch this broker last learned for the partition (-1: none, a phase-5 cluster). */
+  #leaderEpoch = -1;
+  /** Phase 6: the partition has no leader (the controller took it offline): nobody serves it. */
+  #offline = false;
+  /** Phase 6: where each leader epoch began in this log; null where epochs are not kept. */
+  #epochCache: LeaderEpochCache | null = null;
+  /** Phase 6: persists the epoch cache after a follower learned a new epoch from a batch. */
+  #saveEpochs: (() => Promise<void>) | null = null;
 
   constructor(tp: TopicPartition, log: Log) {
     this.topic = tp.topic;
@@ -95,12 +104,52 @@ export class Partition implements TopicPartition {
   becomeLeader(replica: LeaderReplica): void {
     this.#leader = replica;
     this.#follower = null;
+    this.#offline = false;
   }
 
   /** Follow `leaderId`'s copy, starting from a high watermark of `highWatermark` (phase 5). */
   becomeFollower(leaderId: number, highWatermark: number): void {
     this.#leader = null;
+    this.#offline = false;
     this.#follower = { leaderId, highWatermark };
+  }
+
+  /**
+   * Phase 6: keep leader epochs for this partition: `cache` is where each began in this
+   * log, `save` writes it durably (the replica manager's checkpoint).
+   */
+  attachEpochs(cache: LeaderEpochCache, save: () => Promise<void>): void {
+    this.#epochCache = cache;
+    this.#saveEpochs = save;
+  }
+
+  /** Phase 6: the leader-epoch cache, or null where epochs are not kept. */
+  get epochCache(): LeaderEpochCache | null {
+    return this.#epochCache;
+  }
+
+  /** Phase 6: the leader epoch this broker believes in for the partition (-1: unknown). */
+  get leaderEpoch(): number {
+    return this.#leaderEpoch;
+  }
+
+  /** Phase 6: record the leader epoch from the metadata log (never goes back). */
+  setLeaderEpoch(epoch: number): void {
+    if (epoch < this.#leaderEpoch) throw new RangeError(`${this.topic}-${this.partition}: leader epoch ${epoch} after ${this.#leaderEpoch}`);
+    this.#leaderEpoch = epoch;
+  }
+
+  /** Phase 6: nobody leads the partition; this broker neither serves nor copies it. */
+  goOffline(): void {
+    this.#leader = null;
+    this.#offline = true;
+    const hw = this.highWatermark;
+    this.#follower = { leaderId: -1, highWatermark: hw };
+  }
+
+  /** Phase 6: the controller took the partition offline. */
+  get offline(): boolean {
+    return this.#offline;
   }
 
   get role(): PartitionRole {
@@ -152,7 +201,7 @@ export class Partition implements TopicPartition {
         if (batch.length > this.log.config.batchBytesMax) throw new RecordTooLargeError(batch.length, this.log.config.batchBytesMax);
         validateBatch(batch);
       }
-      takeBrokerOwnedFields(batch);
+      takeBrokerOwnedFields(batch, this.#leader !== null ? this.#leaderEpoch : NO_PARTITION_LEADER_EPOCH);
     }
     const appends: Promise<AppendResult>[] = batches.map((batch) => this.log.appendBatch(batch));
     return this.#settle(appends);
@@ -200,7 +249,15 @@ export class Partition implements TopicPartition {
       if (header.baseOffset !== next) throw new InvalidRecordError(`replicated batch at offset ${header.baseOffset}, expected ${next} (${this.topic}-${this.partition})`);
       next = header.baseOffset + header.lastOffsetDelta + 1;
     }
-    for (const b of batches) await this.log.appendBatch(b);
+    for (const b of batches) {
+      await this.log.appendBatch(b);
+      // Phase 6: a batch of a newer epoch starts that epoch here too, durably before the next fetch.
+      const epoch = readBatchHeader(b).partitionLeaderEpoch;
+      if (this.#epochCache !== null && epoch > this.#epochCache.latestEpoch) {
+        this.#epochCache.assign(epoch, readBatchHeader(b).baseOffset);
+        await this.#saveEpochs?.();
+      }
+    }
     this.#follower.highWatermark = Math.max(this.#follower.highWatermark, Math.min(leaderHighWatermark, this.log.logEndOffset));
   }
 }
@@ -215,7 +272,7 @@ const LOG_APPEND_TIME_FLAG = 0x08;
  * CORRUPT_MESSAGE: its header fields are not what the producer wrote.
  * @throws InvalidRecordError (INVALID_RECORD, 87) for a producer id, epoch or sequence, or LogAppendTime
  */
-function takeBrokerOwnedFields(batch: Buffer): void {
+function takeBrokerOwnedFields(batch: Buffer, leaderEpoch: number): void {
   if (!verifyBatchCrc(batch)) return;
   const h = readBatchHeader(batch);
   if (h.producerId !== NO_PRODUCER_ID || h.producerEpoch !== NO_PRODUCER_EPOCH || h.baseSequence !== NO_SEQUENCE) {
@@ -226,5 +283,6 @@ function takeBrokerOwnedFields(batch: Buffer): void {
   if ((h.attributes & LOG_APPEND_TIME_FLAG) !== 0) {
     throw new InvalidRecordError('the LogAppendTime timestamp type is not supported: the broker keeps the producer\'s CreateTime timestamps');
   }
-  stampPartitionLeaderEpoch(batch, NO_PARTITION_LEADER_EPOCH);
+  // Phase 6: the leader's epoch (-1 outside a controlled cluster); outside the CRC, so stamping keeps it valid.
+  stampPartitionLeaderEpoch(batch, leaderEpoch);
 }
