@@ -115,7 +115,9 @@ describe('controller and brokers as processes', () => {
           }
         }, 20_000, 100);
         const resumed = acked.size;
-        await waitFor(() => acked.size >= resumed + 50, 30_000, 20);
+        await waitFor(() => acked.size >= resumed + 50, 30_000, 20).catch((err: unknown) => {
+          throw new Error(`acks did not resume after the election (${acked.size - resumed} since): ${String(err)}\n${logs.join('').split('\n').slice(-80).join('\n')}`);
+        });
         // The old leader comes back (same port), truncates by epoch and rejoins the ISR.
         await startBroker(leaderId, victim.port);
         await waitFor(async () => {

@@ -15,7 +15,7 @@
  * backoff, on metadata it refreshes from a live broker.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +57,13 @@ export function failoverBenchCommand(seams: Seams): Command {
       const sessionMs = integerOption(values, 'session-timeout-ms', 10) ?? 1000;
       const dir = mkdtempSync(join(tmpdir(), 'failover-bench-'));
       const children: ChildProcess[] = [];
+      const logs: string[] = [];
       const startChild = async (name: string, args: string[]): Promise<Child> => {
-        const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const logPath = join(dir, `${name.replace(' ', '')}.log`);
+        const fd = openSync(logPath, 'a');
+        const child = spawn(process.execPath, [...process.execArgv, MAIN, ...args], { stdio: ['ignore', 'pipe', fd] });
+        closeSync(fd);
+        logs.push(logPath);
         children.push(child);
         const port = await new Promise<number>((resolve, reject) => {
           let buf = '';
@@ -103,7 +108,11 @@ export function failoverBenchCommand(seams: Seams): Command {
           const deadline = seams.clock.now() + FAILOVER_DEADLINE_MS;
           for (;;) {
             if (await check().catch(() => false)) return;
-            if (seams.clock.now() > deadline) throw new CommandError(`${what}: not within ${FAILOVER_DEADLINE_MS} ms`);
+            if (seams.clock.now() > deadline) {
+              // What each process said last: the reason is usually in there.
+              for (const path of [...new Set(logs)]) process.stderr.write(`--- ${path}\n${readFileSync(path, 'utf8').split('\n').slice(-12).join('\n')}\n`);
+              throw new CommandError(`${what}: not within ${FAILOVER_DEADLINE_MS} ms`);
+            }
             await new Promise<void>((r) => seams.clock.setTimeout(r, 20));
           }
         };
@@ -153,7 +162,11 @@ export function failoverBenchCommand(seams: Seams): Command {
             ackedAtMs = [];
             const killedAtMs = seams.clock.now();
             victim.child.kill('SIGKILL');
-            await waitFor('the first acknowledgement after the kill', async () => ackedAtMs.some((t) => t > killedAtMs));
+            await waitFor('the first acknowledgement after the kill', async () => ackedAtMs.some((t) => t > killedAtMs)).catch(async (err: unknown) => {
+              const d = await describe().catch((e: unknown) => String(e));
+              say(`producer: ${producer.inFlight} requests in flight, ${producer.bufferedBytes} bytes buffered, ${producer.requestsSent} sent, ${producer.requestsRetried} retried, ${producer.connectionCount} connections; partition: ${JSON.stringify(d)}`);
+              throw err;
+            });
             const failoverMs = (ackedAtMs.find((t) => t > killedAtMs) as number) - killedAtMs;
             times.push(failoverMs);
             const after = await describe();

@@ -221,7 +221,11 @@ export class ControlledReplicas {
     const minInsync = this.#minInsyncOf(st.topic);
     const assignment = { brokerId: this.config.brokerId, replicas: st.replicas, minInsyncReplicas: minInsync, replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs };
     const hw = Math.min(p.highWatermark, leo);
-    p.becomeLeader(new LeaderReplica(assignment, this.#deps.clock, hw, { isr: st.isr, leaderEpochStartOffset: leo }));
+    const replica = new LeaderReplica(assignment, this.#deps.clock, hw, { isr: st.isr, leaderEpochStartOffset: leo });
+    p.becomeLeader(replica);
+    // Alone in its ISR, the new leader's HW is its own log end offset now (Kafka's
+    // maybeIncrementLeaderHW in makeLeader); without this it would wait for the next write.
+    replica.onLocalAppend(leo);
     hosted.altering = false;
     this.#deps.logger(`${st.topic}-${st.partition}: leading in epoch ${st.leaderEpoch} from offset ${leo}, ISR [${st.isr.join(',')}]`);
   }

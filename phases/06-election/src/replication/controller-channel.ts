@@ -70,6 +70,10 @@ export class ControllerChannel {
   #registering: Promise<void> | null = null;
   #lastProblem = '';
   readonly #sleepers = new Set<() => void>();
+  /** Metadata hand-offs to the broker, one at a time, in log order. */
+  #delivering: Promise<void> = Promise.resolve();
+  /** The offset the broker last acted on (the image's nextOffset then). */
+  #deliveredOffset = 0;
 
   constructor(opts: ControllerChannelOptions) {
     this.#opts = opts;
@@ -143,6 +147,8 @@ export class ControllerChannel {
           if (res.errorCode !== ErrorCode.NONE) throw new Error(`${errorName(res.errorCode)}: ${res.errorMessage ?? ''}`);
           this.#brokerEpoch = res.brokerEpoch;
           this.#fenced = true;
+          // The metadata read so far may already hold this registration: act on it now.
+          void this.#deliver();
           this.#opts.logger(`registered with the controller at ${this.#opts.controllerHost}:${this.#opts.controllerPort}: broker epoch ${res.brokerEpoch}`);
           return;
         } catch (err) {
@@ -213,7 +219,7 @@ export class ControllerChannel {
             }
           }
         }
-        if (applied > 0 && this.#running) await this.#opts.onMetadata(this.image);
+        if (applied > 0) await this.#deliver();
       } catch (err) {
         if (!this.#running) return;
         this.#problem(`metadata fetch failed: ${messageOf(err)}`);
@@ -223,6 +229,21 @@ export class ControllerChannel {
         await this.#sleep(this.#opts.retryBackoffMs);
       }
     }
+  }
+
+  /**
+   * Hand the image to the broker, but only once it has read past this incarnation's own
+   * registration: before that it describes the cluster as it was before this process
+   * existed (a restarted leader would see itself leading its dead incarnation's epoch).
+   */
+  #deliver(): Promise<void> {
+    this.#delivering = this.#delivering.then(async () => {
+      if (!this.#running || this.#brokerEpoch < 0 || this.image.nextOffset <= this.#brokerEpoch) return;
+      if (this.image.nextOffset === this.#deliveredOffset) return;
+      this.#deliveredOffset = this.image.nextOffset;
+      await this.#opts.onMetadata(this.image);
+    });
+    return this.#delivering;
   }
 
   #dropControl(): void {
