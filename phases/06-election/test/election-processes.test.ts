@@ -138,7 +138,22 @@ describe('controller and brokers as processes', () => {
       await admin.disconnect();
     }
 
-    // Every acknowledged record is there, at the offset it was acknowledged at.
+    // A new leader's HW catches up with what its predecessor acknowledged once the ISR has
+    // fetched it: wait for that, then every acknowledged record is there, at its offset.
+    const maxAcked = Math.max(...acked.keys());
+    await waitFor(async () => {
+      try {
+        const a = new Admin({ ...realSeams(), bootstrapServers: bootstrap(), retries: 0 });
+        await a.connect();
+        try {
+          return ((await a.describePartitions(TOPIC))[0]?.highWatermark ?? -1) > maxAcked;
+        } finally {
+          await a.disconnect();
+        }
+      } catch {
+        return false;
+      }
+    }, 20_000, 100);
     const consumer = new Consumer({ ...realSeams(), bootstrapServers: bootstrap(), topic: TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 0, retries: 20 });
     await consumer.connect();
     const read = new Map<number, string>();

@@ -218,6 +218,12 @@ export class Producer {
   #expiryAtMs = Number.POSITIVE_INFINITY;
   #draining = false;
   #drainAgain = false;
+  /**
+   * The earliest time a batch the last drain held back *for time* (a retry's backoff, an
+   * open batch's linger) may go: the wake timer is armed for exactly that, even if the
+   * moment has already come while the drain ran.
+   */
+  #heldUntilMs = Number.POSITIVE_INFINITY;
   #flushing = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -507,6 +513,7 @@ export class Producer {
       return;
     }
     this.#draining = true;
+    this.#heldUntilMs = Number.POSITIVE_INFINITY;
     try {
       do {
         this.#drainAgain = false;
@@ -525,6 +532,7 @@ export class Producer {
       const batch = this.#ready[i] as Batch;
       const key = batchKey(batch.topic, batch.partition);
       if (held.has(key) || this.#orderOf(batch).retry.length > 0 || now < batch.notBeforeMs) {
+        if (now < batch.notBeforeMs) this.#heldUntilMs = Math.min(this.#heldUntilMs, batch.notBeforeMs);
         held.add(key);
         i++;
         continue;
@@ -544,7 +552,10 @@ export class Producer {
       this.#sendBatch(batch, route.nodeId, route.conn);
     }
     for (const open of [...this.#open.values()]) {
-      if (this.#flushing === 0 && now < open.readyAtMs) continue;
+      if (this.#flushing === 0 && now < open.readyAtMs) {
+        this.#heldUntilMs = Math.min(this.#heldUntilMs, open.readyAtMs);
+        continue;
+      }
       const key = batchKey(open.topic, open.partition);
       // Its partition cannot send now: the batch keeps collecting records meanwhile.
       if (held.has(key) || this.#orderOf(open).retry.length > 0) continue;
@@ -751,10 +762,11 @@ export class Producer {
   /** Arm the wake timer for the next linger or backoff to end (drain then runs again). */
   #armWake(): void {
     if (this.#live.size === 0) return;
+    // Not recomputed from a fresh `now`: a batch held because its time had not come when
+    // the drain looked must get its wake even if that time passed while the drain ran
+    // (comparing with a later clock reading here once left it held with no timer at all).
+    let atMs = this.#heldUntilMs;
     const now = this.#clock.now();
-    let atMs = Number.POSITIVE_INFINITY;
-    if (this.#flushing === 0) for (const open of this.#open.values()) if (open.readyAtMs > now) atMs = Math.min(atMs, open.readyAtMs);
-    for (const b of this.#ready) if (b.notBeforeMs > now) atMs = Math.min(atMs, b.notBeforeMs);
     for (const until of this.#brokerBackoffUntil.values()) if (until > now) atMs = Math.min(atMs, until);
     if (atMs !== Number.POSITIVE_INFINITY) this.#wakeAt(atMs);
   }

@@ -5,9 +5,12 @@
  * creates a topic of one partition (replication factor 3, min.insync.replicas 2), and
  * produces acks=all records continuously from several concurrent sends. Each run kills
  * the partition's leader with SIGKILL and measures **from the kill to the first
- * acknowledgement after it** (which only the new leader can give: the old one is dead),
- * then restarts the old leader and waits for the ISR to be full again. At the end it
- * reads the partition back and counts the acknowledged records that are missing.
+ * acknowledgement of a send made after it** (which only a new leader can give: the old
+ * one is dead; an answer already on its way when it died does not count), waits for the
+ * controller to name a new leader in a higher epoch, then restarts the old leader and
+ * waits for the ISR to be full again. At the end it waits for the leader's high watermark
+ * to pass every acknowledged offset, reads the partition back and counts the
+ * acknowledged records that are missing.
  *
  * What the time is made of: the controller notices the silent broker after its session
  * timeout (checked every quarter of it), elects and fsyncs the change; brokers learn it
@@ -93,7 +96,7 @@ export function failoverBenchCommand(seams: Seams): Command {
         };
         for (let id = 1; id <= BROKERS; id++) await startBroker(id);
         say(`controller and ${BROKERS} brokers started (session timeout ${sessionMs} ms); creating topic ${TOPIC} (RF ${BROKERS}, min.insync.replicas 2)`);
-        const describe = async (): Promise<{ leaderId: number; leaderEpoch: number; isr: readonly number[] | null }> => {
+        const describe = async (): Promise<{ leaderId: number; leaderEpoch: number; isr: readonly number[] | null; highWatermark: number | null }> => {
           const a = new Admin({ ...seams, bootstrapServers: bootstrap(), retries: 0 });
           await a.connect();
           try {
@@ -131,7 +134,9 @@ export function failoverBenchCommand(seams: Seams): Command {
         const producer = new Producer({ ...seams, bootstrapServers: bootstrap(), acks: -1, retries: 10_000, retryBackoffMs: 20, deliveryTimeoutMs: 60_000 });
         await producer.connect();
         const acked = new Map<number, string>();
-        let ackedAtMs: number[] = [];
+        /** When each acknowledged send was made, and when it was acknowledged. */
+        let acks: { sentMs: number; ackedMs: number }[] = [];
+        let maxAckedOffset = -1;
         let failed = 0;
         let reused = 0;
         let seq = 0;
@@ -139,12 +144,14 @@ export function failoverBenchCommand(seams: Seams): Command {
         const lane = async (n: number): Promise<void> => {
           while (!stopping) {
             const value = `${n}-${seq++}`;
+            const sentMs = seams.clock.now();
             try {
               const [r] = await producer.send({ topic: TOPIC, messages: [{ value, partition: 0 }] });
               if (r === undefined) continue;
               if (acked.has(r.offset)) reused++;
               acked.set(r.offset, value);
-              ackedAtMs.push(seams.clock.now());
+              maxAckedOffset = Math.max(maxAckedOffset, r.offset);
+              acks.push({ sentMs, ackedMs: seams.clock.now() });
             } catch {
               failed++;
             }
@@ -159,16 +166,21 @@ export function failoverBenchCommand(seams: Seams): Command {
             const { leaderId, leaderEpoch } = await describe();
             const victim = brokers.get(leaderId);
             if (victim === undefined) throw new CommandError(`leader ${leaderId} is not a broker this command started`);
-            ackedAtMs = [];
+            acks = [];
             const killedAtMs = seams.clock.now();
             victim.child.kill('SIGKILL');
-            await waitFor('the first acknowledgement after the kill', async () => ackedAtMs.some((t) => t > killedAtMs)).catch(async (err: unknown) => {
+            const firstAfter = (): { sentMs: number; ackedMs: number } | undefined => acks.find((a) => a.sentMs > killedAtMs);
+            await waitFor('the first acknowledgement after the kill', async () => firstAfter() !== undefined).catch(async (err: unknown) => {
               const d = await describe().catch((e: unknown) => String(e));
               say(`producer: ${producer.inFlight} requests in flight, ${producer.bufferedBytes} bytes buffered, ${producer.requestsSent} sent, ${producer.requestsRetried} retried, ${producer.connectionCount} connections; partition: ${JSON.stringify(d)}`);
               throw err;
             });
-            const failoverMs = (ackedAtMs.find((t) => t > killedAtMs) as number) - killedAtMs;
+            const failoverMs = (firstAfter() as { ackedMs: number }).ackedMs - killedAtMs;
             times.push(failoverMs);
+            await waitFor('a new leader in a higher epoch', async () => {
+              const d = await describe();
+              return d.leaderId >= 0 && d.leaderId !== leaderId && d.leaderEpoch > leaderEpoch;
+            });
             const after = await describe();
             say(`run ${run}: killed broker ${leaderId} (leader, epoch ${leaderEpoch}); broker ${after.leaderId} leads in epoch ${after.leaderEpoch}; first acknowledgement ${failoverMs} ms after the kill`);
             await new Promise<void>((resolve) => (alive(victim) ? victim.child.once('exit', () => resolve()) : resolve()));
@@ -180,6 +192,8 @@ export function failoverBenchCommand(seams: Seams): Command {
           await Promise.all(lanes);
           await producer.disconnect();
         }
+        // A new leader's HW catches up with what its predecessor acknowledged once the ISR has fetched it.
+        await waitFor('the high watermark past every acknowledged offset', async () => ((await describe()).highWatermark ?? -1) > maxAckedOffset);
         const consumer = new Consumer({ ...seams, bootstrapServers: bootstrap(), topic: TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 0, retries: 20 });
         await consumer.connect();
         const read = new Map<number, string>();

@@ -67,18 +67,22 @@ export function describeTopicLines(topic: string, partitions: readonly Partition
 export function topicCommands(seams: Seams): TopicCommands {
   const createTopic: Command = {
     name: 'create-topic',
-    usage: `  create-topic --name T --partitions N [--segment-bytes N] [--retention-bytes N] [--port P] [--host H]
-          [--bootstrap-server H:P,...]
+    usage: `  create-topic --name T --partitions N [--replication-factor R] [--min-insync-replicas M]
+          [--segment-bytes N] [--retention-bytes N] [--port P] [--host H] [--bootstrap-server H:P,...]
                        create topic T with N partitions (and its own segment size and
                        retention, Kafka's segment.bytes and retention.bytes;
-                       write --retention-bytes=-1 for unlimited). A phase-5 cluster
-                       refuses: its topics are the cluster file's`,
+                       write --retention-bytes=-1 for unlimited). Under a controller
+                       (phase 6) R replicas each (default min(3, brokers)) and acks=all
+                       needing M in sync (default 1). A phase-5 cluster refuses: its
+                       topics are the cluster file's`,
     options: {
       ...SERVER_OPTIONS,
       name: { type: 'string' },
       partitions: { type: 'string' },
       'segment-bytes': { type: 'string' },
       'retention-bytes': { type: 'string' },
+      'replication-factor': { type: 'string' },
+      'min-insync-replicas': { type: 'string' },
     },
     async run(values) {
       const name = values.name;
@@ -95,10 +99,17 @@ export function topicCommands(seams: Seams): TopicCommands {
           throw new UsageError(`--retention-bytes must be -1 (unlimited) or an integer >= 0, got '${retentionText}'`);
         }
       }
+      // Phase 6: carried as topic configs; the controller takes the replication factor and keeps min.insync.replicas.
+      const configEntries: { name: string; value: string }[] = [];
+      const rf = integerOption(values, 'replication-factor', 1);
+      if (rf !== undefined) configEntries.push({ name: 'replication.factor', value: String(rf) });
+      const minIsr = integerOption(values, 'min-insync-replicas', 1);
+      if (minIsr !== undefined) configEntries.push({ name: 'min.insync.replicas', value: String(minIsr) });
+      if (rf !== undefined && minIsr !== undefined && minIsr > rf) throw new UsageError(`--min-insync-replicas ${minIsr} cannot exceed --replication-factor ${rf}`);
       const admin = new Admin({ ...seams, ...clientServers(values), clientId: 'cli-create-topic' });
       await admin.connect();
       try {
-        await admin.createTopic({ topic: name, numPartitions, segmentBytesMax, retentionBytesMax });
+        await admin.createTopic({ topic: name, numPartitions, segmentBytesMax, retentionBytesMax, ...(configEntries.length > 0 ? { configEntries } : {}) });
       } finally {
         await admin.disconnect();
       }

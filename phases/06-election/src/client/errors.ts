@@ -104,6 +104,9 @@ export function brokerErrorFor(errorCode: number, message: string | null): Broke
     case ErrorCode.THROTTLING_QUOTA_EXCEEDED:
       return new ThrottledBrokerError(errorCode, message, true);
     case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    // Phase 6: the leader epoch the client named is older (or newer) than the broker's: its metadata is stale (or the broker's).
+    case ErrorCode.FENCED_LEADER_EPOCH:
+    case ErrorCode.UNKNOWN_LEADER_EPOCH:
       return new NotLeaderOrFollowerBrokerError(errorCode, message, true);
     case ErrorCode.REQUEST_TIMED_OUT:
       return new RequestTimedOutBrokerError(errorCode, message, true);
