@@ -1,8 +1,9 @@
 /**
- * The public API of phase 5, in one import: phases 1–4 (log, wire, broker, clients,
- * topics, groups, seams) plus replication: the cluster file, the pure ISR and
- * high-watermark rules, the leader's state, the follower's fetch loop, the checkpoint and
- * the `ReplicaManager`, and clients that route each partition to its leader.
+ * The public API of phase 6, in one import: phases 1–5 (log, wire, broker, clients,
+ * topics, groups, seams, replication) plus the controller: its process, metadata log
+ * records and their replay, the pure election, fencing, AlterPartition and assignment
+ * rules, the leader-epoch cache and the truncation rules, and the broker's side (the
+ * controller channel, controller-driven replication, the epoch-aware fetcher).
  * @example
  * import { Producer, realSeams } from './index.ts';
  * const producer = new Producer({ bootstrapServers: [{ host: '127.0.0.1', port: 19092 }], acks: -1, ...realSeams() });
@@ -90,7 +91,7 @@ export { Consumer, type ConsumerOptions, type FetchResult } from './client/consu
 // Phase 3: topics and partitions.
 export { Admin, type AdminOptions, type CreateTopicOutcome, type NewTopic } from './client/admin.ts';
 export type { TopicInfo } from './client/metadata.ts';
-export type { TopicConfigEntry } from './protocol/create-topics.ts';
+export type { CreatableTopic, CreateTopicResult, CreateTopicsRequest, CreateTopicsResponse, TopicConfigEntry } from './protocol/create-topics.ts';
 export { type ConsumedRecord } from './client/consumer.ts';
 export { type ProducerRecord } from './client/producer.ts';
 export { partitionForKey } from './client/murmur2.ts';
@@ -179,7 +180,7 @@ export {
   shrinkIsr,
   updateFollowerFetchState,
 } from './replication/isr.ts';
-export { type LeaderChange, LeaderReplica, type ReplicaAssignment } from './replication/leader.ts';
+export { type ControlledIsr, type LeaderChange, LeaderReplica, type ReplicaAssignment } from './replication/leader.ts';
 export { type FetcherOptions, ReplicaFetcher } from './replication/fetcher.ts';
 export { CHECKPOINT_FILE, type CheckpointEntry, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint } from './replication/checkpoint.ts';
 export { ReplicaManager, type ReplicationConfig, type ReplicationDeps } from './replication/replica-manager.ts';
@@ -189,3 +190,56 @@ export type { ClusterView } from './server/handlers.ts';
 export { MetadataCache, type MetadataCacheOptions } from './client/metadata.ts';
 export type { FetchPartition, FetchPartitionResult, FetchRequest, FetchResponse, FetchTopic, FetchTopicResult } from './protocol/fetch.ts';
 export type { BrokerAddress, MetadataRequest, MetadataResponse, PartitionMetadata, TopicMetadata as MetadataTopic } from './protocol/metadata.ts';
+
+// Phase 6: the controller, its metadata log and its rules.
+export { CONTROLLER_DEFAULTS, Controller, type ControllerConfig, type ControllerDeps, METADATA_TOPIC, replay } from './controller/controller.ts';
+export { type BrokerInfo, MetadataImage, type TopicInfo as MetadataTopicInfo } from './controller/image.ts';
+export {
+  type FenceBrokerRecord,
+  METADATA_LOG_DIR,
+  type MetadataRecord,
+  type PartitionRecord,
+  type RegisterBrokerRecord,
+  type TopicRecord,
+  type UnfenceBrokerRecord,
+  decodeMetadataRecord,
+  encodeMetadataRecord,
+  partitionRecord,
+} from './controller/records.ts';
+export {
+  type AlterPartitionDecision,
+  type AlterPartitionRequest as AlterPartitionProposal,
+  type BrokerState,
+  type IsEligible,
+  type IsrMemberState,
+  NO_LEADER,
+  type PartitionState,
+  UNCHECKED_LEADER_EPOCH,
+  checkLeaderEpoch,
+  electLeader,
+  fenceBroker,
+  maximalIsr,
+  unfenceBroker,
+  validateAlterPartition,
+} from './controller/election.ts';
+export { type AssignmentArgument, AssignmentRangeError, assignReplicas } from './controller/assignment.ts';
+// Phase 6: leader epochs on the broker.
+export {
+  EPOCH_CHECKPOINT_FILE,
+  type EpochEndOffset,
+  type EpochEntry,
+  LeaderEpochCache,
+  decodeEpochCheckpoint,
+  encodeEpochCheckpoint,
+  readEpochCheckpoint,
+  writeEpochCheckpoint,
+} from './replication/epoch-cache.ts';
+export { type TruncationDecision, type TruncationInput, epochToAsk, followerEndOfEpoch, truncationPoint } from './replication/truncation.ts';
+export { ControllerChannel, type ControllerChannelOptions } from './replication/controller-channel.ts';
+export { type ControlledReplicationConfig, type ControlledReplicationDeps, ControlledReplicas } from './replication/controlled-replicas.ts';
+export { EpochFetcher, type EpochFetcherOptions, type FollowedPartition } from './replication/epoch-fetcher.ts';
+// Phase 6 on the wire: the controller's APIs and OffsetForLeaderEpoch.
+export { AlterPartition, type AlterPartitionRequest, type AlterPartitionResponse, type IsrMember } from './protocol/alter-partition.ts';
+export { BrokerHeartbeat, type BrokerHeartbeatRequest, type BrokerHeartbeatResponse } from './protocol/broker-heartbeat.ts';
+export { BrokerRegistration, type BrokerRegistrationRequest, type BrokerRegistrationResponse } from './protocol/broker-registration.ts';
+export * from './protocol/offset-for-leader-epoch.ts';

@@ -95,10 +95,12 @@ const LOG_SHAPE: DirShape = { files: /^\d{20}\.(log|index)$/, dirs: [] };
 /**
  * Everything this course's commands write into a `--dir`: a log (phases 1 and 2), or a
  * broker's data directory (phase 3 on): `topics.registry`, one log per partition in
- * `<topic>-<partition>/`, and phase 4's `__consumer_offsets/` (`CURRENT`, `log-N/`).
+ * `<topic>-<partition>/`, and phase 4's `__consumer_offsets/` (`CURRENT`, `log-N/`);
+ * phase 5's `replication-offset-checkpoint`.
  */
 const OUR_DIR_SHAPE: DirShape = {
-  files: /^(\d{20}\.(log|index)|topics\.registry(\.tmp)?)$/,
+  // Phase 5: the brokers' high-watermark checkpoint.
+  files: /^(\d{20}\.(log|index)|topics\.registry(\.tmp)?|replication-offset-checkpoint(\.tmp)?)$/,
   dirs: [
     [/^__consumer_offsets$/, { files: /^CURRENT(\.tmp)?$/, dirs: [[/^log-\d+$/, LOG_SHAPE]] }],
     [/^[A-Za-z0-9._-]+-\d+$/, LOG_SHAPE],

@@ -92,16 +92,22 @@ interface DirShape {
 /** A log: segment files and their indexes (phase 1), `00000000000000000000.log`. */
 const LOG_SHAPE: DirShape = { files: /^\d{20}\.(log|index)$/, dirs: [] };
 
+/** A partition of a phase-6 broker: its log, and the leader-epoch checkpoint beside it. */
+const PARTITION_SHAPE: DirShape = { files: /^(\d{20}\.(log|index)|leader-epoch-checkpoint(\.tmp)?)$/, dirs: [] };
+
 /**
  * Everything this course's commands write into a `--dir`: a log (phases 1 and 2), or a
  * broker's data directory (phase 3 on): `topics.registry`, one log per partition in
- * `<topic>-<partition>/`, and phase 4's `__consumer_offsets/` (`CURRENT`, `log-N/`).
+ * `<topic>-<partition>/`, and phase 4's `__consumer_offsets/` (`CURRENT`, `log-N/`);
+ * phase 5's `replication-offset-checkpoint`, phase 6's `leader-epoch-checkpoint` in each
+ * partition directory and a controller's `__cluster_metadata-0/`.
  */
 const OUR_DIR_SHAPE: DirShape = {
-  files: /^(\d{20}\.(log|index)|topics\.registry(\.tmp)?)$/,
+  // Phase 5: the brokers' high-watermark checkpoint.
+  files: /^(\d{20}\.(log|index)|topics\.registry(\.tmp)?|replication-offset-checkpoint(\.tmp)?)$/,
   dirs: [
     [/^__consumer_offsets$/, { files: /^CURRENT(\.tmp)?$/, dirs: [[/^log-\d+$/, LOG_SHAPE]] }],
-    [/^[A-Za-z0-9._-]+-\d+$/, LOG_SHAPE],
+    [/^[A-Za-z0-9._-]+-\d+$/, PARTITION_SHAPE],
   ],
 };
 
