@@ -237,6 +237,15 @@ export class BrokerPool {
     }
   }
 
+  /**
+   * Phase 6: the leader epoch the cached metadata gives a partition (-1 if unknown), sent
+   * with each request to its leader: a broker in another epoch says so (FENCED_LEADER_EPOCH
+   * or UNKNOWN_LEADER_EPOCH) instead of serving it, and the client refreshes its metadata.
+   */
+  leaderEpochOf(topic: string, partition: number): number {
+    return this.metadata.partitionsOf(topic, { evenIfOld: true })?.find((p) => p.partition === partition)?.leaderEpoch ?? -1;
+  }
+
   /** Wait `retryBackoffMs` on the Clock. */
   backoff(): Promise<void> {
     return new Promise((resolve) => this.#clock.setTimeout(resolve, this.retryBackoffMs));

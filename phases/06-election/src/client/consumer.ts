@@ -152,7 +152,7 @@ export class Consumer {
   async listOffset(timestamp: number, partition = this.#onlyPartition('listOffset')): Promise<number> {
     const topic = this.#opts.topic;
     return await this.#connection().leaderRequest(topic, partition, async (conn) => {
-      const res = await conn.request(ListOffsets, { topic, partition, timestamp });
+      const res = await conn.request(ListOffsets, { topic, partition, timestamp, currentLeaderEpoch: this.#connection().leaderEpochOf(topic, partition) });
       throwIfError(res);
       return res.offset;
     });
@@ -169,7 +169,7 @@ export class Consumer {
     return await this.#connection().leaderRequest(topic, partition, async (conn) => {
       const res = await conn.request(
         Fetch,
-        { maxWaitMs, maxBytes: this.#maxBytes, topics: [{ topic, partitions: [{ partition, offset, maxBytes: this.#maxBytes }] }] },
+        { maxWaitMs, maxBytes: this.#maxBytes, topics: [{ topic, partitions: [{ partition, offset, maxBytes: this.#maxBytes, currentLeaderEpoch: this.#connection().leaderEpochOf(topic, partition) }] }] },
         maxWaitMs,
       );
       throwIfError(res);

@@ -139,7 +139,7 @@ export class LeaderFetcher {
           maxBytes: Math.min(this.#opts.fetchMaxBytes, this.#opts.partitionMaxBytes * list.length),
           topics: groupByTopic(list).map(([topic, ws]) => ({
             topic,
-            partitions: ws.map((w) => ({ partition: w.partition, offset: w.offset, maxBytes: this.#opts.partitionMaxBytes })),
+            partitions: ws.map((w) => ({ partition: w.partition, offset: w.offset, maxBytes: this.#opts.partitionMaxBytes, currentLeaderEpoch: this.#pool.leaderEpochOf(topic, w.partition) })),
           })),
         },
         maxWaitMs,

@@ -676,7 +676,7 @@ export class Producer {
     if (batch.failures > 0) this.#requestsRetried++;
     // The broker may hold an acks=all produce until the ISR has it: no longer than the delivery timeout leaves.
     const timeoutMs = Math.max(1, Math.min(this.#requestTimeoutMs, batch.deadlineMs - this.#clock.now()));
-    const req = { acks: this.#opts.acks ?? -1, timeoutMs, topic: batch.topic, partition: batch.partition, records: [encoded] };
+    const req = { acks: this.#opts.acks ?? -1, timeoutMs, topic: batch.topic, partition: batch.partition, currentLeaderEpoch: this.#pool.leaderEpochOf(batch.topic, batch.partition), records: [encoded] };
     conn.request(Produce, req).then(
       (res) => {
         if (res.errorCode !== ErrorCode.NONE) this.#answered(batch, nodeId, brokerErrorFor(res.errorCode, res.errorMessage), -1);

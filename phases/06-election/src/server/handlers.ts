@@ -489,6 +489,8 @@ export class RequestHandler {
 
   #listOffsets(req: ListOffsetsRequest): ListOffsetsResponse {
     const partition = this.#partitions.partition(req.topic, req.partition);
+    const epochError = epochProblem(partition, req.currentLeaderEpoch ?? -1, this.#brokerId);
+    if (epochError !== null) return ListOffsets.errorResponse(epochError.errorCode, epochError.message);
     if (partition.role === 'follower') return ListOffsets.errorResponse(ErrorCode.NOT_LEADER_OR_FOLLOWER, `broker ${this.#brokerId} does not lead ${req.topic}-${req.partition}`);
     if (req.timestamp === EARLIEST_TIMESTAMP) return { errorCode: ErrorCode.NONE, errorMessage: null, offset: partition.logStartOffset };
     // Kafka's "latest" for a consumer is the high watermark, not the log end offset.
