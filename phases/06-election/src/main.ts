@@ -1,5 +1,5 @@
 /**
- * The phase-4 command line: `npm run phase 4 -- <command> [options]`. It is the top of
+ * The phase-6 command line: `npm run phase 6 -- <command> [options]`. It is the top of
  * this phase's data flow (CLI → client → wire → server → partitions → log → segment →
  * storage). Commands:
  *
@@ -52,7 +52,7 @@ import { InvalidConfigError } from './log/errors.ts';
 import { realSeams } from './seams/real.ts';
 
 /** Where `serve` keeps its data unless told otherwise: outside the repository, kept between runs. */
-const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-04-groups');
+const DEFAULT_SERVE_DIR = join(tmpdir(), 'commitlog-06-election');
 
 const seams = realSeams();
 const serve = serveCommand(seams, DEFAULT_SERVE_DIR);
@@ -83,9 +83,9 @@ const COMMANDS: readonly Command[] = [
 ];
 
 const USAGE = formatUsage({
-  synopsis: 'Usage: npm run phase 4 -- <command> [options]',
-  about: `Topics split into partitions, served over TCP, read by consumer groups with durable
-committed offsets (phase 4).`,
+  synopsis: 'Usage: npm run phase 6 -- <command> [options]',
+  about: `A controller elects each partition's leader from the ISR and numbers every leadership
+with an epoch that fences the old leader (phase 6).`,
   commands: [serve, cluster, controller, failoverBench, createTopic, topics, describeTopic, produce, consume, groups, describeGroup, demo, timeline, offsetsBench, topicsDemo, wireDemo, logDemo, measure, append, read, dump],
   sections: [
     `Options:\n  --dir D              the log directory, or the broker's data directory (append and serve create it)\n${LOG_OPTIONS_USAGE}`,
