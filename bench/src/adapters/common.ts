@@ -4,7 +4,7 @@
  * consumer's `fetchResult` have the same shape in every phase so far, so the wrappers
  * are typed structurally rather than against one phase's classes.
  */
-import type { BenchConsumer, EmbeddedLog } from './types.ts';
+import type { BenchConsumer, BenchProducer, EmbeddedLog } from './types.ts';
 
 /** What the embedded benchmark needs from a phase's Log. */
 export interface LogLike {
@@ -16,6 +16,24 @@ export interface LogLike {
 export interface ConsumerLike {
   fetchResult(offset: number): Promise<{ records: readonly { value: Buffer | null }[]; nextOffset: number }>;
   disconnect(): Promise<void>;
+}
+
+/** What the served benchmark needs from a phase's Producer (phase 3 on: topics and partitions). */
+export interface TopicProducerLike {
+  connect(): Promise<void>;
+  send(req: { topic: string; messages: { value: Buffer; partition: number }[] }): Promise<unknown>;
+  disconnect(): Promise<void>;
+}
+
+/** Connect `producer`; each `send(values)` is one send of those values to partition 0 of `topic`. */
+export async function topicProducer(producer: TopicProducerLike, topic: string): Promise<BenchProducer> {
+  await producer.connect();
+  return {
+    send: async (values) => {
+      await producer.send({ topic, messages: values.map((value) => ({ value, partition: 0 })) });
+    },
+    close: () => producer.disconnect(),
+  };
 }
 
 /** Each `append(values)` becomes one `log.append` of one batch (one write, one fsync). */

@@ -21,7 +21,7 @@ import { realSeams } from '../../../phases/05-replication/src/seams/real.ts';
 import { spawnServer } from '../broker-process.ts';
 import { repoRoot, tsxLoaderUrl } from '../paths.ts';
 import { freePort } from '../redis-peer.ts';
-import { benchConsumer, embeddedLog } from './common.ts';
+import { benchConsumer, embeddedLog, topicProducer } from './common.ts';
 import type { BenchConsumer, BenchProducer, BrokerHandle, EmbeddedLog, TargetAdapter } from './types.ts';
 
 /** The replicated topic every benchmark producer writes to. */
@@ -77,16 +77,7 @@ function clusterAdapter(acks: -1 | 1): TargetAdapter {
         ? `once the high watermark passes the batch: the leader and both followers have fsynced it (phase 5, ${CLUSTER_BROKERS} broker processes, RF 3, minInsync 2, topic '${BENCH_TOPIC}' with 1 partition)`
         : `after the leader's fsync, before any follower has it (phase 5, ${CLUSTER_BROKERS} broker processes, RF 3, topic '${BENCH_TOPIC}' with 1 partition)`,
     startBroker: startCluster,
-    async createProducer(port): Promise<BenchProducer> {
-      const producer = new Producer({ bootstrapServers: [{ host: '127.0.0.1', port }], clientId: 'bench', acks, ...realSeams() });
-      await producer.connect();
-      return {
-        send: async (values) => {
-          await producer.send({ topic: BENCH_TOPIC, messages: values.map((value) => ({ value, partition: 0 })) });
-        },
-        close: () => producer.disconnect(),
-      };
-    },
+    createProducer: (port): Promise<BenchProducer> => topicProducer(new Producer({ bootstrapServers: [{ host: '127.0.0.1', port }], clientId: 'bench', acks, ...realSeams() }), BENCH_TOPIC),
     async createConsumer(port): Promise<BenchConsumer> {
       const consumer = new Consumer({ bootstrapServers: [{ host: '127.0.0.1', port }], topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100, ...realSeams() });
       await consumer.connect();

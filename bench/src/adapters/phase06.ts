@@ -18,7 +18,7 @@ import { FsStorage } from '../../../phases/06-election/src/seams/storage.ts';
 import { realSeams } from '../../../phases/06-election/src/seams/real.ts';
 import { spawnServer } from '../broker-process.ts';
 import { repoRoot, tsxLoaderUrl } from '../paths.ts';
-import { benchConsumer, embeddedLog } from './common.ts';
+import { benchConsumer, embeddedLog, topicProducer } from './common.ts';
 import type { BenchConsumer, BenchProducer, BrokerHandle, EmbeddedLog, TargetAdapter } from './types.ts';
 
 /** The replicated topic every benchmark producer writes to. */
@@ -102,16 +102,7 @@ export const adapter: TargetAdapter = {
   label: `phase 6 cluster (controller + ${CLUSTER_BROKERS} brokers, acks=all)`,
   ack: `once the high watermark passes the batch: the elected leader and both followers have fsynced it (phase 6, a controller and ${CLUSTER_BROKERS} broker processes, RF 3, min.insync.replicas 2, topic '${BENCH_TOPIC}' with 1 partition)`,
   startBroker: startCluster,
-  async createProducer(port): Promise<BenchProducer> {
-    const producer = new Producer({ bootstrapServers: [{ host: '127.0.0.1', port }], clientId: 'bench', acks: -1, ...realSeams() });
-    await producer.connect();
-    return {
-      send: async (values) => {
-        await producer.send({ topic: BENCH_TOPIC, messages: values.map((value) => ({ value, partition: 0 })) });
-      },
-      close: () => producer.disconnect(),
-    };
-  },
+  createProducer: (port): Promise<BenchProducer> => topicProducer(new Producer({ bootstrapServers: [{ host: '127.0.0.1', port }], clientId: 'bench', acks: -1, ...realSeams() }), BENCH_TOPIC),
   async createConsumer(port): Promise<BenchConsumer> {
     const consumer = new Consumer({ bootstrapServers: [{ host: '127.0.0.1', port }], topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100, ...realSeams() });
     await consumer.connect();

@@ -14,7 +14,7 @@
 import { pathToFileURL } from 'node:url';
 import { spawnServer } from '../broker-process.ts';
 import { repoRoot, tsxLoaderUrl } from '../paths.ts';
-import { benchConsumer, embeddedLog } from './common.ts';
+import { benchConsumer, embeddedLog, topicProducer } from './common.ts';
 import type { BenchConsumer, BenchProducer, EmbeddedLog, TargetAdapter } from './types.ts';
 
 type ProducerModule = typeof import('../../../phases/03-topics/src/client/producer.ts');
@@ -51,16 +51,7 @@ export async function topicsAdapter(phase: number, folder: string): Promise<Targ
         args: ['--import', tsxLoaderUrl, `${src}/main.ts`, 'serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1', '--auto-create-topics', '--default-partitions', '1'],
         readyPattern: /listening on [^\s:]+:(\d+)/,
       }),
-    async createProducer(port): Promise<BenchProducer> {
-      const producer = new Producer({ host: '127.0.0.1', port, clientId: 'bench', ...realSeams() });
-      await producer.connect();
-      return {
-        send: async (values) => {
-          await producer.send({ topic: BENCH_TOPIC, messages: values.map((value) => ({ value, partition: 0 })) });
-        },
-        close: () => producer.disconnect(),
-      };
-    },
+    createProducer: (port): Promise<BenchProducer> => topicProducer(new Producer({ host: '127.0.0.1', port, clientId: 'bench', ...realSeams() }), BENCH_TOPIC),
     async createConsumer(port): Promise<BenchConsumer> {
       const consumer = new Consumer({ host: '127.0.0.1', port, topic: BENCH_TOPIC, partition: 0, fromOffset: 0, maxWaitMs: 100, ...realSeams() });
       await consumer.connect();

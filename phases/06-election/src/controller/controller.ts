@@ -48,9 +48,9 @@ import { Fetch, type FetchRequest, type FetchResponse, fetchPartitionError } fro
 import { ApiKey, REQUEST_HEADER_BYTES_MIN, type RequestHeader } from '../protocol/header.ts';
 import { Metadata, type MetadataRequest, type MetadataResponse, type TopicMetadata } from '../protocol/metadata.ts';
 import { AppendNotifier } from '../server/append-notifier.ts';
-import { BrokerConnection, RequestBytesPool } from '../server/connection.ts';
+import { BrokerConnection, RequestBytesPool, refuse } from '../server/connection.ts';
 import { errorCodeFor, errorMessageFor } from '../server/error-codes.ts';
-import type { ResponseBody } from '../server/handlers.ts';
+import { type ResponseBody, runApi, unsupportedVersion } from '../server/handlers.ts';
 import { isInternalTopic, topicNameProblem } from '../topics/names.ts';
 import { quoted } from '../topics/errors.ts';
 import { assignReplicas } from './assignment.ts';
@@ -84,6 +84,9 @@ export interface ControllerConfig {
   responseBytesMaxPerConnection: number;
   requestReceiveMsMax: number;
   queuedRequestBytesMax: number;
+  /** Most array elements one request may carry, and the largest answer sent (as the broker's). */
+  requestItemsMax: number;
+  responseBytesMax: number;
 }
 
 /** Defaults of every setting but `dir`. */
@@ -101,6 +104,8 @@ export const CONTROLLER_DEFAULTS: Omit<ControllerConfig, 'dir'> = Object.freeze(
   responseBytesMaxPerConnection: 8 * 1024 * 1024,
   requestReceiveMsMax: 30_000,
   queuedRequestBytesMax: 16 * 1024 * 1024,
+  requestItemsMax: 10_000,
+  responseBytesMax: 16 * 1024 * 1024,
 });
 
 /** What the controller runs on: the seams. */
@@ -247,26 +252,24 @@ export class Controller {
     if (api === undefined) {
       return encodeBareResponse({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `the controller does not serve api key ${header.apiKey}; send it to a broker` });
     }
-    if (header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
-      const message = `${api.name} v${header.apiVersion} is not supported (versions ${api.minVersion}-${api.maxVersion})`;
-      if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
-      return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
-    }
+    const unsupported = unsupportedVersion(api, header, (code, message) => this.#apiVersions(code, message));
+    if (unsupported !== null) return unsupported;
+    const limits = { requestItemsMax: this.config.requestItemsMax, responseBytesMax: this.config.responseBytesMax, logger: this.#logger };
     switch (header.apiKey) {
       case ApiKey.ApiVersions:
-        return run(ApiVersions, body, () => this.#apiVersions(ErrorCode.NONE, null), this.#logger);
+        return runApi(ApiVersions, body, () => this.#apiVersions(ErrorCode.NONE, null), limits);
       case ApiKey.BrokerRegistration:
-        return run(BrokerRegistration, body, (req) => this.#register(req), this.#logger);
+        return runApi(BrokerRegistration, body, (req) => this.#register(req), limits);
       case ApiKey.BrokerHeartbeat:
-        return run(BrokerHeartbeat, body, (req) => this.#heartbeat(req), this.#logger);
+        return runApi(BrokerHeartbeat, body, (req) => this.#heartbeat(req), limits);
       case ApiKey.AlterPartition:
-        return run(AlterPartition, body, (req) => this.#alterPartition(req), this.#logger);
+        return runApi(AlterPartition, body, (req) => this.#alterPartition(req), limits);
       case ApiKey.CreateTopics:
-        return run(CreateTopics, body, (req) => this.#createTopics(req), this.#logger);
+        return runApi(CreateTopics, body, (req) => this.#createTopics(req), limits);
       case ApiKey.Metadata:
-        return run(Metadata, body, (req) => this.#metadata(req), this.#logger);
+        return runApi(Metadata, body, (req) => this.#metadata(req), limits);
       default:
-        return run(Fetch, body, (req) => this.#fetch(req), this.#logger);
+        return runApi(Fetch, body, (req) => this.#fetch(req), limits);
     }
   }
 
@@ -529,24 +532,3 @@ function describeRecord(r: MetadataRecord, image: MetadataImage): string {
   }
 }
 
-/** Decode, run, encode; every failure becomes the API's error response. */
-function run<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, handle: (req: Req) => Res | Promise<Res>, logger: (line: string) => void): ResponseBody {
-  const fail = (err: unknown): Buffer[] => {
-    const code = errorCodeFor(err);
-    if (code === ErrorCode.UNKNOWN_SERVER_ERROR) logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return api.encodeResponse(api.errorResponse(code, errorMessageFor(err)));
-  };
-  const encode = (res: Res): Buffer[] => api.encodeResponse(res);
-  try {
-    const result = handle(api.decodeRequest(body));
-    return result instanceof Promise ? result.then(encode, fail) : encode(result);
-  } catch (err) {
-    return fail(err);
-  }
-}
-
-/** Close a link we will not serve. */
-function refuse(link: ServerLink): ServerLinkHandlers {
-  link.abort();
-  return { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
-}

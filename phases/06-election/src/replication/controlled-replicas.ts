@@ -33,7 +33,7 @@ import { type Partition, tpKey } from '../topics/partition.ts';
 import type { PartitionManager } from '../topics/partitions.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import type { ControllerChannel } from './controller-channel.ts';
-import { LeaderEpochCache, readEpochCheckpoint, writeEpochCheckpoint } from './epoch-cache.ts';
+import { type EpochEntry, LeaderEpochCache, readEpochCheckpoint, writeEpochCheckpoint } from './epoch-cache.ts';
 import { EpochFetcher } from './epoch-fetcher.ts';
 import { LeaderReplica } from './leader.ts';
 
@@ -143,7 +143,7 @@ export class ControlledReplicas {
       const key = tpKey(st);
       let hosted = this.#hosted.get(key);
       if (hosted === undefined) {
-        const partition = await this.#localPartition(st.topic, st.partition, image);
+        const partition = await this.#localPartition(st.topic, st.partition);
         hosted = { partition, state: { ...st, leader: -2, leaderEpoch: -1 }, altering: false };
         this.#hosted.set(key, hosted);
       }
@@ -191,21 +191,11 @@ export class ControlledReplicas {
     });
   }
 
-  /** The partition's local log, its topic created locally if this broker has never held it. */
-  async #localPartition(topic: string, partition: number, image: MetadataImage): Promise<Partition> {
-    if (this.#partitions.topic(topic) === undefined) {
-      const t = image.topics.get(topic);
-      await this.#partitions.createTopic({ name: topic, partitions: t?.partitions ?? partition + 1 });
-    }
+  /** A hosted partition's local log (its topic was created by `apply`), with its epoch cache attached. */
+  async #localPartition(topic: string, partition: number): Promise<Partition> {
     const p = this.#partitions.partition(topic, partition);
     const dir = join(this.#dir, partitionDirName(topic, partition));
-    let entries = await readEpochCheckpoint(this.#deps.storage, dir);
-    if (entries === null) {
-      // No checkpoint: rebuild from the batch headers (the leader stamped each with its epoch).
-      const headers = [];
-      for (const b of await p.log.read(p.logStartOffset, Number.MAX_SAFE_INTEGER).catch(() => [] as Buffer[])) headers.push(readBatchHeader(b));
-      entries = [...LeaderEpochCache.fromBatches(headers).entries];
-    }
+    const entries = (await readEpochCheckpoint(this.#deps.storage, dir)) ?? (await epochsFromLog(p));
     const cache = new LeaderEpochCache(entries);
     p.attachEpochs(cache, () => writeEpochCheckpoint(this.#deps.storage, dir, cache.entries));
     if (p.role === 'single') p.becomeFollower(-1, Math.min(this.#checkpointed.get(tpKey(p)) ?? 0, p.logEndOffset));
@@ -217,7 +207,7 @@ export class ControlledReplicas {
     const cache = p.epochCache as LeaderEpochCache;
     const leo = p.logEndOffset;
     // Durable before the partition serves: where this epoch began.
-    if (cache.assign(st.leaderEpoch, leo)) await writeEpochCheckpoint(this.#deps.storage, join(this.#dir, partitionDirName(p.topic, p.partition)), cache.entries);
+    if (cache.assign(st.leaderEpoch, leo)) await p.saveEpochs();
     const minInsync = this.#minInsyncOf(st.topic);
     const assignment = { brokerId: this.config.brokerId, replicas: st.replicas, minInsyncReplicas: minInsync, replicaLagTimeMaxMs: this.config.replicaLagTimeMaxMs };
     const hw = Math.min(p.highWatermark, leo);
@@ -265,7 +255,6 @@ export class ControlledReplicas {
         fetchBytesMax: this.config.replicaFetchBytesMax,
         retryBackoffMs: this.config.replicaFetchBackoffMs,
         logger: this.#deps.logger,
-        saveEpochs: (p) => writeEpochCheckpoint(this.#deps.storage, join(this.#dir, partitionDirName(p.topic, p.partition)), (p.epochCache as LeaderEpochCache).entries),
       });
       this.#fetchers.set(leaderId, { fetcher, key: fetcherKey(list, image, leaderId) });
       fetcher.start();
@@ -356,6 +345,28 @@ export class ControlledReplicas {
     for (const p of this.hosted) p.leaderReplica?.abandonWaiters();
     await this.checkpoint().catch((err: unknown) => this.#deps.logger(`last checkpoint failed: ${err instanceof Error ? err.message : String(err)}`));
   }
+}
+
+/** Batch bytes read at a time while rebuilding an epoch cache from a log. */
+const REBUILD_READ_BYTES = 1024 * 1024;
+
+/**
+ * The epoch cache of a log whose checkpoint is missing, from its batch headers (the
+ * leader stamped each with its epoch), read a bounded chunk at a time.
+ */
+async function epochsFromLog(p: Partition): Promise<readonly EpochEntry[]> {
+  const headers: { baseOffset: number; partitionLeaderEpoch: number }[] = [];
+  for (let offset = p.logStartOffset; offset < p.logEndOffset; ) {
+    const batches = await p.log.read(offset, REBUILD_READ_BYTES);
+    if (batches.length === 0) break;
+    for (const b of batches) {
+      const h = readBatchHeader(b);
+      if (h.baseOffset + h.lastOffsetDelta < offset) continue; // the first batch may start before `offset`
+      headers.push(h);
+      offset = h.baseOffset + h.lastOffsetDelta + 1;
+    }
+  }
+  return LeaderEpochCache.fromBatches(headers).entries;
 }
 
 /** What a fetcher was built for: the leader's address and each partition's epoch. */

@@ -39,8 +39,6 @@ export interface EpochFetcherOptions {
   readonly fetchBytesMax: number;
   readonly retryBackoffMs: number;
   readonly logger: (line: string) => void;
-  /** Write a partition's epoch cache durably (after a truncation changed it). */
-  readonly saveEpochs: (p: Partition) => Promise<void>;
 }
 
 /** Most OffsetForLeaderEpoch questions for one partition before giving up for a backoff (KIP-279 asks a second time at most per epoch). */
@@ -152,7 +150,7 @@ export class EpochFetcher {
           this.#opts.logger(`${p.topic}-${p.partition}: truncating from ${p.logEndOffset} to ${decision.offset} (leader ${this.#opts.leader.id}'s epoch ${answer.leaderEpoch} ends at ${answer.endOffset})`);
           await p.log.truncateTo(decision.offset);
         }
-        if (cache.truncateFromEnd(p.logEndOffset)) await this.#opts.saveEpochs(p);
+        if (cache.truncateFromEnd(p.logEndOffset)) await p.saveEpochs();
         this.#untruncated.delete(p);
         break;
       }

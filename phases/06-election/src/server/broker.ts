@@ -33,7 +33,7 @@ import type { Listener, ServerLink, ServerLinkHandlers, Transport } from '../sea
 import { ApiKey, REQUEST_HEADER_BYTES_MIN, type RequestHeader } from '../protocol/header.ts';
 import type { TopicSpec } from '../topics/registry.ts';
 import { type BrokerConfig, resolveBrokerConfig } from './config.ts';
-import { BrokerConnection, type ConnectionStats, RequestBytesPool, type RequestBytesPoolStats } from './connection.ts';
+import { BrokerConnection, type ConnectionStats, RequestBytesPool, type RequestBytesPoolStats, refuse } from './connection.ts';
 import { GroupHandlers } from './group-handlers.ts';
 import { type ClusterView, RequestHandler } from './handlers.ts';
 import { ReplicaManager } from '../replication/replica-manager.ts';
@@ -368,11 +368,6 @@ function fetchResponseReserve(fetchBytesMax: number): (header: RequestHeader, bo
 /** Room for a Fetch answer's fixed fields (size, correlation id, error code and message, topic count) beyond `2 × request body`. */
 const FETCH_HEADERS_RESERVE_BYTES = 16;
 
-/** Close a link we will not serve; its events are ignored. */
-function refuse(link: ServerLink): ServerLinkHandlers {
-  link.abort();
-  return { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
-}
 
 /** Where FindCoordinator sends clients: this broker, or in a cluster the first broker of the file. */
 function coordinatorAddress(config: BrokerConfig, port: number): { nodeId: number; host: string; port: number } {

@@ -196,6 +196,12 @@ export interface ConnectionStats {
   readonly reading: boolean;
 }
 
+/** Close a link we will not serve; its events are ignored (the broker and the controller refuse this way). */
+export function refuse(link: ServerLink): ServerLinkHandlers {
+  link.abort();
+  return { frame: () => {}, partialFrame: () => {}, ended: () => {}, drained: () => {}, closed: () => {} };
+}
+
 type State = 'open' | 'draining' | 'closed';
 
 /**

@@ -173,12 +173,8 @@ export class RequestHandler {
         errorMessage: `unknown api key ${header.apiKey}; ApiVersions lists the supported ones`,
       });
     }
-    if (header.apiVersion < api.minVersion || header.apiVersion > api.maxVersion) {
-      const message = `${api.name} v${header.apiVersion} is not supported (versions ${api.minVersion}-${api.maxVersion})`;
-      // Like Kafka, an unsupported ApiVersions request still gets the list, so the client can pick a version.
-      if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION, message));
-      return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
-    }
+    const unsupported = unsupportedVersion(api, header, (code, message) => this.#apiVersions(code, message));
+    if (unsupported !== null) return unsupported;
     // Answered like any other malformed field: the request's own error response.
     if (header.clientIdProblem !== undefined) return api.encodeResponse(api.errorResponse(ErrorCode.INVALID_REQUEST, header.clientIdProblem));
     switch (header.apiKey) {
@@ -225,38 +221,7 @@ export class RequestHandler {
 
   /** Decode, run, encode; turn every exception into an error response of the same API. */
   #run<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (req: Req) => Res | Promise<Res>): ResponseBody {
-    body.limitItems(this.#options.requestItemsMax);
-    const fail = (err: unknown): Buffer[] => {
-      const errorCode = errorCodeFor(err);
-      if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-        this.#options.logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      }
-      // Messages quote client strings only in part (topics/errors.ts); the cut is for any that would not.
-      const message = errorMessageFor(err);
-      return api.encodeResponse(api.errorResponse(errorCode, message.length > 1024 ? `${message.slice(0, 1024)}…` : message));
-    };
-    const encode = (res: Res): Buffer[] => {
-      let out: Buffer[];
-      try {
-        out = api.encodeResponse(res);
-      } catch (err) {
-        // A string the handler should have refused on the way in: a bug, but the client still gets an answer.
-        this.#options.logger(`${api.name} answer could not be encoded: ${errorMessageFor(err)}`);
-        return api.encodeResponse(api.errorResponse(ErrorCode.UNKNOWN_SERVER_ERROR, `the ${api.name} answer could not be encoded`));
-      }
-      const bytes = chunksBytes(out);
-      if (bytes <= this.#options.responseBytesMax) return out;
-      const message = `the ${api.name} answer would be ${bytes} bytes, more than responseBytesMax (${this.#options.responseBytesMax}); ask for less`;
-      return api.encodeResponse(api.errorResponse(ErrorCode.POLICY_VIOLATION, message));
-    };
-    let result: Res | Promise<Res>;
-    try {
-      result = run(api.decodeRequest(body));
-    } catch (err) {
-      return fail(err);
-    }
-    if (result instanceof Promise) return result.then(encode, fail);
-    return encode(result);
+    return runApi(api, body, run, this.#options);
   }
 
   // #region produce
@@ -637,6 +602,67 @@ export class RequestHandler {
   #apiVersions(errorCode: number, errorMessage: string | null): ApiVersionsResponse {
     return { errorCode, errorMessage, apis: supportedVersions() };
   }
+}
+
+/** The bounds `runApi` holds a request and its answer to (HandlerOptions has them; so does the controller). */
+export interface RunLimits {
+  /** Most array elements one request may carry (checked while decoding). */
+  readonly requestItemsMax: number;
+  /** Largest answer sent; a larger one becomes the API's POLICY_VIOLATION response. */
+  readonly responseBytesMax: number;
+  /** Where unexpected errors (bugs) are reported. */
+  readonly logger: (line: string) => void;
+}
+
+/**
+ * Decode a request, run it, encode the answer; every exception becomes an error response
+ * of the same API, and an answer over `responseBytesMax` a POLICY_VIOLATION. Never throws.
+ */
+export function runApi<Req, Res extends ResponseBase>(api: ApiCodec<Req, Res>, body: ByteReader, run: (req: Req) => Res | Promise<Res>, limits: RunLimits): ResponseBody {
+  body.limitItems(limits.requestItemsMax);
+  const fail = (err: unknown): Buffer[] => {
+    const errorCode = errorCodeFor(err);
+    if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+      limits.logger(`${api.name} failed unexpectedly: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+    // Messages quote client strings only in part (topics/errors.ts); the cut is for any that would not.
+    const message = errorMessageFor(err);
+    return api.encodeResponse(api.errorResponse(errorCode, message.length > 1024 ? `${message.slice(0, 1024)}…` : message));
+  };
+  const encode = (res: Res): Buffer[] => {
+    let out: Buffer[];
+    try {
+      out = api.encodeResponse(res);
+    } catch (err) {
+      // A string the handler should have refused on the way in: a bug, but the client still gets an answer.
+      limits.logger(`${api.name} answer could not be encoded: ${errorMessageFor(err)}`);
+      return api.encodeResponse(api.errorResponse(ErrorCode.UNKNOWN_SERVER_ERROR, `the ${api.name} answer could not be encoded`));
+    }
+    const bytes = chunksBytes(out);
+    if (bytes <= limits.responseBytesMax) return out;
+    const message = `the ${api.name} answer would be ${bytes} bytes, more than responseBytesMax (${limits.responseBytesMax}); ask for less`;
+    return api.encodeResponse(api.errorResponse(ErrorCode.POLICY_VIOLATION, message));
+  };
+  let result: Res | Promise<Res>;
+  try {
+    result = run(api.decodeRequest(body));
+  } catch (err) {
+    return fail(err);
+  }
+  if (result instanceof Promise) return result.then(encode, fail);
+  return encode(result);
+}
+
+/**
+ * The answer to a request in a version the API does not speak, or null if it does. Like
+ * Kafka, an unsupported ApiVersions request still gets the list (`versions`), so the client
+ * can pick a version.
+ */
+export function unsupportedVersion(api: ApiCodec<unknown, ResponseBase>, header: RequestHeader, versions: (errorCode: number, message: string) => ApiVersionsResponse): ResponseBody | null {
+  if (header.apiVersion >= api.minVersion && header.apiVersion <= api.maxVersion) return null;
+  const message = `${api.name} v${header.apiVersion} is not supported (versions ${api.minVersion}-${api.maxVersion})`;
+  if (api.apiKey === ApiKey.ApiVersions) return ApiVersions.encodeResponse(versions(ErrorCode.UNSUPPORTED_VERSION, message));
+  return api.encodeResponse(api.errorResponse(ErrorCode.UNSUPPORTED_VERSION, message));
 }
 
 /**

@@ -123,6 +123,11 @@ export class Partition implements TopicPartition {
     this.#saveEpochs = save;
   }
 
+  /** Phase 6: write the epoch cache durably (its checkpoint file); nothing where epochs are not kept. */
+  async saveEpochs(): Promise<void> {
+    await this.#saveEpochs?.();
+  }
+
   /** Phase 6: the leader-epoch cache, or null where epochs are not kept. */
   get epochCache(): LeaderEpochCache | null {
     return this.#epochCache;
@@ -255,7 +260,7 @@ export class Partition implements TopicPartition {
       const epoch = readBatchHeader(b).partitionLeaderEpoch;
       if (this.#epochCache !== null && epoch > this.#epochCache.latestEpoch) {
         this.#epochCache.assign(epoch, readBatchHeader(b).baseOffset);
-        await this.#saveEpochs?.();
+        await this.saveEpochs();
       }
     }
     this.#follower.highWatermark = Math.max(this.#follower.highWatermark, Math.min(leaderHighWatermark, this.log.logEndOffset));
