@@ -10,7 +10,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnCli, stopProcess, tempDir, type TempDir, waitFor, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
+import { waitFor, waitForExit } from '../../../shared/src/testing.ts';
+import { cliProcesses } from './cli-processes.ts';
 import { Admin, type PartitionDescription } from '../src/client/admin.ts';
 import { Producer } from '../src/client/producer.ts';
 import { realSeams } from '../src/seams/real.ts';
@@ -18,25 +19,13 @@ import { realSeams } from '../src/seams/real.ts';
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TOPIC = 'orders';
 
-const children: ChildProcess[] = [];
-const dirs: TempDir[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) await stopProcess(child);
-  for (const d of dirs.splice(0)) d.remove();
-});
-
-async function start(args: string[], output: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnCli(MAIN, args);
-  children.push(child);
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const m = await waitForLine(child.stdout as NodeJS.ReadableStream, /^listening on 127\.0\.0\.1:(\d+)$/, 30_000);
-  return { child, port: Number(m[1]) };
-}
+const procs = cliProcesses(MAIN);
+afterEach(() => procs.cleanup());
+const start = procs.start;
 
 describe('the controller killed under load', () => {
   it('kill -9 the controller: acks continue; restarted, it fences nobody at once, and the next election gets a higher epoch than any before', async () => {
-    const root = tempDir('controller-failover-');
-    dirs.push(root);
+    const root = procs.tempDir('controller-failover-');
     const logs: string[] = [];
     const controllerArgs = (port: number): string[] => ['controller', '--dir', `${root.path}/controller`, '--port', String(port), '--session-timeout-ms', '1000'];
     let controller = await start(controllerArgs(0), logs);

@@ -11,7 +11,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnCli, stopProcess, tempDir, type TempDir, waitFor, waitForExit, waitForLine } from '../../../shared/src/testing.ts';
+import { waitFor, waitForExit } from '../../../shared/src/testing.ts';
+import { cliProcesses } from './cli-processes.ts';
 import { Admin } from '../src/client/admin.ts';
 import { Consumer } from '../src/client/consumer.ts';
 import { Producer } from '../src/client/producer.ts';
@@ -21,26 +22,13 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SESSION_MS = 1000;
 const TOPIC = 'events';
 
-const children: ChildProcess[] = [];
-const dirs: TempDir[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) await stopProcess(child);
-  for (const d of dirs.splice(0)) d.remove();
-});
-
-/** Start a CLI process and wait for its "listening on" line; returns it and its port. */
-async function start(args: string[], output: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnCli(MAIN, args);
-  children.push(child);
-  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-  const m = await waitForLine(child.stdout as NodeJS.ReadableStream, /^listening on 127\.0\.0\.1:(\d+)$/, 30_000);
-  return { child, port: Number(m[1]) };
-}
+const procs = cliProcesses(MAIN);
+afterEach(() => procs.cleanup());
+const start = procs.start;
 
 describe('controller and brokers as processes', () => {
   it('kill -9 the leader under acks=all load, twice: a new leader in a higher epoch each time, the old one rejoins, no acknowledged record lost, no offset reused', async () => {
-    const root = tempDir('election-proc-');
-    dirs.push(root);
+    const root = procs.tempDir('election-proc-');
     const logs: string[] = [];
     const controller = await start(['controller', '--dir', `${root.path}/controller`, '--port', '0', '--session-timeout-ms', String(SESSION_MS)], logs);
     const brokers = new Map<number, { child: ChildProcess; port: number }>();
